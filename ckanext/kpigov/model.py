@@ -1,0 +1,76 @@
+"""kpigov's own tables (all prefixed kpigov_); created by alembic migrations."""
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from ckan import model
+from ckan.model.meta import metadata
+
+__all__ = ["ledger_table", "cadence_history_table", "record_update",
+           "NATURES", "KINDS"]
+
+NATURES = ("new_data", "correction", "metadata")
+KINDS = ("resource_create", "upload", "url_change", "datastore_upsert",
+         "backfill", "demo")
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+# One row per data update. `created` is always server time: the ledger never
+# takes a date from the client.
+ledger_table = sa.Table(
+    "kpigov_ledger", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("package_id", sa.UnicodeText, nullable=False),
+    sa.Column("resource_id", sa.UnicodeText),
+    sa.Column("user_id", sa.UnicodeText),
+    sa.Column("created", sa.DateTime, nullable=False,
+              default=datetime.datetime.utcnow),
+    sa.Column("kind", sa.UnicodeText, nullable=False),
+    sa.Column("nature", sa.UnicodeText, nullable=False),
+    sa.Column("source", sa.UnicodeText, nullable=False, server_default="api"),
+    sa.Column("detail", JSONB, nullable=False, server_default="{}"),
+)
+
+# Every change of a dataset's declared cadence (who, when, from, to).
+cadence_history_table = sa.Table(
+    "kpigov_cadence_history", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("package_id", sa.UnicodeText, nullable=False),
+    sa.Column("user_id", sa.UnicodeText),
+    sa.Column("changed", sa.DateTime, nullable=False,
+              default=datetime.datetime.utcnow),
+    sa.Column("unit_from", sa.UnicodeText),
+    sa.Column("interval_from", sa.Integer),
+    sa.Column("unit_to", sa.UnicodeText),
+    sa.Column("interval_to", sa.Integer),
+)
+
+
+def record_update(package_id: str, kind: str, nature: str, *,
+                  resource_id: Optional[str] = None,
+                  user_id: Optional[str] = None, source: str = "api",
+                  created: Optional[datetime.datetime] = None,
+                  detail: Optional[dict[str, Any]] = None) -> str:
+    """Add a ledger entry in the current transaction and return its id.
+
+    ``created`` may only be given by trusted server-side code (backfill from
+    the activity stream, demo data); actions never pass a client value.
+    """
+    if nature not in NATURES:
+        raise ValueError("unknown nature %r" % nature)
+    if kind not in KINDS:
+        raise ValueError("unknown kind %r" % kind)
+    entry_id = _uuid()
+    model.Session.execute(ledger_table.insert().values(
+        id=entry_id, package_id=package_id, resource_id=resource_id,
+        user_id=user_id, kind=kind, nature=nature, source=source,
+        created=created or datetime.datetime.utcnow(), detail=detail or {}))
+    return entry_id

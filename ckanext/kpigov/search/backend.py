@@ -1,0 +1,442 @@
+"""PostgreSQL implementations of CKAN's package search index and query.
+
+``PgPackageSearchIndex`` turns a ``package_show`` dict into a search document
+the way CKAN's Solr index does (same flattened field names, same permission
+labels, same ``before_dataset_index`` hook) and writes it in the current
+database transaction. ``PgPackageSearchQuery`` answers the ``q``/``fq``/
+facet/sort/paging parameters that ``package_search`` passes to Solr.
+"""
+from __future__ import annotations
+
+import collections
+import datetime
+import hashlib
+import json
+import logging
+import re
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from dateutil.parser import ParserError, parse as parse_date
+
+import ckan.lib.navl.dictization_functions as df
+import ckan.lib.plugins as lib_plugins
+import ckan.logic as logic
+import ckan.model as model
+import ckan.plugins as p
+from ckan.common import config
+from ckan.lib.search.common import SearchError, SearchQueryError
+from ckan.lib.search.index import PackageSearchIndex
+from ckan.lib.search.query import PackageSearchQuery, VALID_SOLR_PARAMETERS
+
+from . import lucene
+from .compiler import Compiler
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PgPackageSearchIndex", "PgPackageSearchQuery"]
+
+# Keys of the index document that are never copied to the free-text column.
+_NOT_TEXT = {
+    "id", "index_id", "site_id", "entity_type", "data_dict",
+    "validated_data_dict", "metadata_created", "metadata_modified",
+    "permission_labels", "capacity", "state", "private", "owner_org",
+    "creator_user_id", "type", "dataset_type", "num_resources", "num_tags",
+    "isopen", "license_url", "res_url", "res_type", "url", "version",
+}
+_KEY_CHARS = re.compile(r"[^0-9A-Za-z_\-]")
+
+
+def _as_strings(value: Any) -> list[str]:
+    """Values of one field as the list of strings stored for filtering."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple, set)):
+        out: list[str] = []
+        for v in value:
+            out.extend(_as_strings(v))
+        return out
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, dict):
+        return [json.dumps(value, ensure_ascii=False, sort_keys=True)]
+    return [str(value)]
+
+
+def _text_of(value: Any) -> str:
+    return " ".join(_as_strings(value))
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; other control chars are harmless.
+    return text.replace("\x00", "")
+
+
+def _site_id() -> str:
+    return config.get("ckan.site_id") or "default"
+
+
+class PgPackageSearchIndex(PackageSearchIndex):
+    """Keeps ``kpigov_search_doc`` in step with the datasets."""
+
+    def index_package(self, pkg_dict: Optional[dict[str, Any]],
+                      defer_commit: bool = False) -> None:
+        if pkg_dict is None:
+            return
+        doc = self._build_doc(pkg_dict)
+        if doc is None:
+            return
+        self._write(doc)
+
+    def _build_doc(self, pkg_dict: dict[str, Any]) -> Optional[dict[str, Any]]:
+        package_plugin = lib_plugins.lookup_package_plugin(pkg_dict.get("type"))
+        schema = package_plugin.show_package_schema()
+        validated, _errors = lib_plugins.plugin_validate(
+            package_plugin, {"model": model, "session": model.Session},
+            pkg_dict, schema, "package_show")
+        pkg_dict = dict(pkg_dict)
+        pkg_dict["validated_data_dict"] = json.dumps(
+            validated, cls=df.MissingNullEncoder)
+        pkg_dict["data_dict"] = json.dumps(pkg_dict)
+
+        if pkg_dict.get("title"):
+            pkg_dict["title_string"] = pkg_dict["title"]
+
+        if config.get("ckan.search.remove_deleted_packages") and \
+                pkg_dict.get("state") in (None, "deleted"):
+            self.delete_package(pkg_dict)
+            return None
+
+        org_title = ""
+        if pkg_dict.get("organization"):
+            org_title = pkg_dict["organization"].get("title") or ""
+
+        index_fields = set(pkg_dict.keys()) | {
+            "tags", "groups", "res_name", "res_description", "res_format",
+            "res_url", "res_type", "text", "urls", "entity_type", "site_id"}
+        for extra in pkg_dict.pop("extras", None) or []:
+            key, value = extra.get("key", ""), extra.get("value")
+            if isinstance(value, (tuple, list)):
+                value = " ".join(map(str, value))
+            key = _KEY_CHARS.sub("", key)
+            pkg_dict["extras_" + key] = value
+            if key not in index_fields:
+                pkg_dict[key] = value
+
+        tags = []
+        for tag in pkg_dict.pop("tags", None) or []:
+            if tag.get("vocabulary_id"):
+                vocab = logic.get_action("vocabulary_show")(
+                    {"model": model}, {"id": tag["vocabulary_id"]})
+                pkg_dict.setdefault("vocab_%s" % vocab["name"], []).append(
+                    tag["name"])
+            else:
+                tags.append(tag["name"])
+        pkg_dict["tags"] = tags
+        pkg_dict["groups"] = [g["name"] for g in pkg_dict.pop("groups", None) or []]
+        pkg_dict["capacity"] = "private" if pkg_dict.get("private") else "public"
+        pkg_dict["organization"] = (pkg_dict["organization"]["name"]
+                                    if pkg_dict.get("organization") else None)
+
+        resource_fields = [("name", "res_name"), ("description", "res_description"),
+                           ("format", "res_format"), ("url", "res_url"),
+                           ("resource_type", "res_type")]
+        resource_extras = [(e, "res_extras_" + e)
+                           for e in model.Resource.get_extra_columns()]
+        for resource in pkg_dict.pop("resources", None) or []:
+            for okey, nkey in resource_fields + resource_extras:
+                pkg_dict[nkey] = pkg_dict.get(nkey, []) + [resource.get(okey, "")]
+
+        rels: dict[str, list[str]] = collections.defaultdict(list)
+        for rel in pkg_dict.pop("relationships_as_object", None) or []:
+            rtype = model.PackageRelationship.forward_to_reverse_type(rel["type"])
+            other = model.Package.get(rel["subject_package_id"])
+            if other:
+                rels[rtype].append(other.name)
+        for rel in pkg_dict.pop("relationships_as_subject", None) or []:
+            other = model.Package.get(rel["object_package_id"])
+            if other:
+                rels[rel["type"]].append(other.name)
+        for key, value in rels.items():
+            pkg_dict.setdefault(key, value)
+
+        pkg_dict["entity_type"] = "package"
+        pkg_dict["dataset_type"] = pkg_dict.get("type")
+
+        clean: dict[str, Any] = {}
+        for key, value in pkg_dict.items():
+            if key.endswith("_date"):
+                if not value:
+                    continue
+                try:
+                    date = parse_date(str(value))
+                    value = date.isoformat() + ("" if date.tzinfo else "Z")
+                except (ParserError, ValueError, OverflowError):
+                    log.warning("%r: %r value of %r is not a valid date",
+                                pkg_dict.get("id"), key, value)
+                    continue
+            clean[key] = value
+        pkg_dict = clean
+        if pkg_dict.get("title"):
+            pkg_dict["title"] = pkg_dict["title"].lstrip()
+        for key in ("metadata_created", "metadata_modified"):
+            if pkg_dict.get(key) and not str(pkg_dict[key]).endswith("Z"):
+                pkg_dict[key] = str(pkg_dict[key]) + "Z"
+        pkg_dict["site_id"] = _site_id()
+        pkg_dict["index_id"] = hashlib.md5(
+            ("%s%s" % (pkg_dict["id"], _site_id())).encode()).hexdigest()
+
+        for item in p.PluginImplementations(p.IPackageController):
+            pkg_dict = item.before_dataset_index(pkg_dict)
+        assert pkg_dict, "Plugin must return non empty package dict on index"
+
+        labels = lib_plugins.get_permission_labels()
+        dataset = model.Package.get(pkg_dict["id"])
+        pkg_dict["permission_labels"] = (
+            labels.get_dataset_labels(dataset) if dataset else [])
+        pkg_dict["_org_title"] = org_title
+        return pkg_dict
+
+    def _write(self, doc: dict[str, Any]) -> None:
+        org_title = doc.pop("_org_title", "")
+        data_dict = doc.pop("data_dict", None)
+        validated = doc.pop("validated_data_dict", None)
+
+        fields: dict[str, list[str]] = {}
+        for key, value in doc.items():
+            values = [_clean(v) for v in _as_strings(value)]
+            if values:
+                fields[key] = values
+
+        name = doc.get("name") or ""
+        title = doc.get("title") or ""
+        weight_a = " ".join([name.replace("-", " ").replace("_", " "), title])
+        weight_b = " ".join([_text_of(doc.get("tags")), _text_of(doc.get("groups")),
+                             org_title, _text_of(doc.get("organization"))])
+        weight_c = " ".join([doc.get("notes") or "", _text_of(doc.get("res_name")),
+                             _text_of(doc.get("res_description"))])
+        rest = []
+        for key, value in doc.items():
+            if key in _NOT_TEXT or key in ("name", "title", "title_string",
+                                           "tags", "groups", "notes", "res_name",
+                                           "res_description", "organization"):
+                continue
+            if isinstance(value, (str, list, tuple)):
+                rest.append(_text_of(value))
+        weight_d = " ".join(rest)
+        search_text = _clean(" ".join(
+            [weight_a, weight_b, weight_c, weight_d]).lower())
+
+        def ts(expr_text: str, weight: str) -> Any:
+            return sa.func.setweight(
+                sa.func.to_tsvector(sa.literal_column("'english'::regconfig"),
+                                    _clean(expr_text)[:200000]),
+                sa.literal_column("'%s'::\"char\"" % weight))
+
+        tsv = ts(weight_a, "A").op("||")(ts(weight_b, "B")).op("||")(
+            ts(weight_c, "C")).op("||")(ts(weight_d, "D"))
+
+        def when(key: str) -> Optional[datetime.datetime]:
+            value = doc.get(key)
+            if not value:
+                return None
+            try:
+                return parse_date(str(value).rstrip("Z"))
+            except (ParserError, ValueError, OverflowError):
+                return None
+
+        from .model import search_doc_table as t
+        row = {
+            "id": doc["id"], "site_id": _site_id(), "name": name,
+            "title_string": _clean(doc.get("title_string") or ""),
+            "title_text": _clean((title + " " + name).lower()),
+            "metadata_created": when("metadata_created"),
+            "metadata_modified": when("metadata_modified"),
+            "permission_labels": list(doc.get("permission_labels") or []),
+            "fields": fields, "search_text": search_text,
+            "doc": json.loads(json.dumps(doc, default=str).replace("\\u0000", "")),
+            "data_dict": _clean(data_dict or ""),
+            "validated_data_dict": _clean(validated or ""),
+        }
+        from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(t).values(tsv=tsv, indexed_at=sa.func.now(), **row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.c.id],
+            set_={c: stmt.excluded[c] for c in list(row) + ["tsv", "indexed_at"]
+                  if c != "id"})
+        model.Session.execute(stmt)
+
+    def delete_package(self, pkg_dict: dict[str, Any]) -> None:
+        from .model import search_doc_table as t
+        ref = pkg_dict.get("id")
+        model.Session.execute(t.delete().where(
+            sa.and_(t.c.site_id == _site_id(),
+                    sa.or_(t.c.id == ref, t.c.name == ref))))
+
+    def clear(self) -> None:
+        from .model import search_doc_table as t
+        model.Session.execute(t.delete().where(t.c.site_id == _site_id()))
+        model.Session.commit()
+
+    def commit(self) -> None:
+        model.Session.commit()
+
+
+def _fl_list(fl: Any) -> list[str]:
+    if not fl:
+        return ["name"]
+    if isinstance(fl, (list, tuple)):
+        parts: list[str] = []
+        for item in fl:
+            parts.extend(str(item).replace(",", " ").split())
+        return parts
+    return str(fl).replace(",", " ").split()
+
+
+class PgPackageSearchQuery(PackageSearchQuery):
+    """Runs package searches against ``kpigov_search_doc``."""
+
+    def get_all_entity_ids(self, max_results: int = 1000) -> list[str]:
+        rows = model.Session.execute(sa.text(
+            "SELECT id FROM kpigov_search_doc WHERE site_id = :site "
+            "AND fields @> '{\"state\": [\"active\"]}' ORDER BY id LIMIT :n"),
+            {"site": _site_id(), "n": max_results})
+        return [r[0] for r in rows]
+
+    def get_index(self, reference: str) -> dict[str, Any]:
+        row = model.Session.execute(sa.text(
+            "SELECT doc, data_dict, validated_data_dict FROM kpigov_search_doc "
+            "WHERE site_id = :site AND (id = :ref OR name = :ref) LIMIT 1"),
+            {"site": _site_id(), "ref": reference}).first()
+        if row is None:
+            raise SearchError(
+                "Dataset not found in the search index: %s" % reference)
+        doc = dict(row[0])
+        doc["data_dict"] = row[1]
+        doc["validated_data_dict"] = row[2]
+        return doc
+
+    def run(self, query: dict[str, Any],
+            permission_labels: Optional[list[str]] = None,
+            **kwargs: Any) -> dict[str, Any]:
+        if not set(query.keys()) <= VALID_SOLR_PARAMETERS:
+            invalid = sorted(set(query.keys()) - VALID_SOLR_PARAMETERS)
+            raise SearchQueryError("Invalid search parameters: %s" % invalid)
+
+        q = query.get("q")
+        if not q or q in ('""', "''"):
+            q = "*:*"
+        try:
+            rows = int(query.get("rows", 10))
+            start = int(query.get("start", 0) or 0)
+        except (TypeError, ValueError):
+            raise SearchQueryError('"rows" and "start" must be integers')
+        if rows < 0 or start < 0:
+            raise SearchQueryError('"rows" and "start" must not be negative')
+
+        fqs: list[str] = []
+        if query.get("fq"):
+            fq = query["fq"]
+            fqs.extend(fq if isinstance(fq, list) else [fq])
+        fqs.extend(query.get("fq_list", []) or [])
+
+        compiler = Compiler()
+        try:
+            q_node = lucene.parse(q)
+            where = [compiler.compile(q_node)]
+            for item in fqs:
+                if not isinstance(item, str):
+                    raise SearchQueryError("fq must be a string")
+                if item.strip():
+                    where.append(compiler.compile(lucene.parse(item)))
+        except lucene.QuerySyntaxError as e:
+            raise SearchQueryError(str(e))
+
+        if not any(re.search(r"(^|[\s(+])state:", f) for f in fqs):
+            where.append("d.fields @> '{\"state\": [\"active\"]}'")
+        where.append("d.site_id = %s" % compiler.param(_site_id()))
+        if permission_labels is not None:
+            where.append("d.permission_labels && CAST(%s AS text[])"
+                         % compiler.param(list(permission_labels)))
+        where_sql = " AND ".join("(%s)" % w for w in where)
+
+        score_sql = compiler.score(lucene.free_text_terms(q_node))
+        order_sql = compiler.order_by(query.get("sort"), score_sql)
+
+        fl = _fl_list(query.get("fl"))
+        params = compiler.params
+        sql_from = "FROM kpigov_search_doc d WHERE " + where_sql
+        try:
+            with model.Session.begin_nested():
+                count = model.Session.execute(
+                    sa.text("SELECT count(*) " + sql_from), params).scalar()
+                result_rows = []
+                if rows > 0:
+                    result_rows = model.Session.execute(sa.text(
+                        "SELECT d.doc, d.data_dict, d.validated_data_dict, "
+                        "%s AS score %s ORDER BY %s LIMIT %d OFFSET %d"
+                        % (score_sql, sql_from, order_sql, rows, start)),
+                        params).fetchall()
+                facets = self._facets(query, sql_from, params)
+        except sa.exc.DataError as e:
+            raise SearchQueryError("Invalid search value: %s"
+                                   % str(e.orig).splitlines()[0])
+
+        results = []
+        for doc, data_dict, validated, score in result_rows:
+            full = dict(doc)
+            full["data_dict"] = data_dict
+            full["validated_data_dict"] = validated
+            full["score"] = float(score or 0)
+            if fl == ["*"]:
+                item = full
+            else:
+                item = {k: full[k] for k in fl if k in full}
+            extras = {k[len("extras_"):]: item.pop(k)
+                      for k in [k for k in item if k.startswith("extras_")]}
+            if extras:
+                item["extras"] = extras
+            results.append(item)
+        if len(fl) == 1 and fl[0] in ("id", "name"):
+            results = [r.get(fl[0]) for r in results]
+
+        self.count = int(count or 0)
+        self.results = results
+        self.facets = facets
+        return {"results": self.results, "count": self.count}
+
+    def _facets(self, query: dict[str, Any], sql_from: str,
+                params: dict[str, Any]) -> dict[str, dict[str, int]]:
+        fields = query.get("facet.field") or []
+        if isinstance(fields, str):
+            try:
+                fields = json.loads(fields)
+            except ValueError:
+                fields = [fields]
+        if not fields or str(query.get("facet", "true")).lower() == "false":
+            return {}
+        try:
+            limit = int(query.get("facet.limit",
+                                  config.get("search.facets.limit") or 50))
+            mincount = int(query.get("facet.mincount", 1))
+        except (TypeError, ValueError):
+            raise SearchQueryError("facet.limit and facet.mincount must be integers")
+        fields = [str(f) for f in fields]
+        facet_params = dict(params, _facet_fields=fields)
+        rows = model.Session.execute(sa.text(
+            "SELECT k, v, count(*) AS n FROM (SELECT d.fields " + sql_from +
+            ") h, unnest(CAST(:_facet_fields AS text[])) k, "
+            "jsonb_array_elements_text(COALESCE(h.fields -> k, '[]'::jsonb)) v "
+            "GROUP BY k, v"), facet_params).fetchall()
+        by_field: dict[str, list[tuple[str, int]]] = {f: [] for f in fields}
+        for k, v, n in rows:
+            if n >= mincount and v != "":
+                by_field[k].append((v, int(n)))
+        out: dict[str, dict[str, int]] = {}
+        for field, items in by_field.items():
+            items.sort(key=lambda kv: (-kv[1], kv[0]))
+            if limit >= 0:
+                items = items[:limit]
+            out[field] = dict(items)
+        return out
+

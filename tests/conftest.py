@@ -1,0 +1,30 @@
+"""Shared fixtures: CKAN's own, with clean_db extended to kpigov's migrations."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import ckan.model as model
+import ckanext.kpigov
+
+
+def upgrade(plugin: str) -> None:
+    """Apply a kpigov plugin's alembic migrations, as `ckan db upgrade -p`."""
+    ini = os.path.join(os.path.dirname(ckanext.kpigov.__file__), "migration",
+                       plugin, "alembic.ini")
+    original = model.repo._alembic_ini
+    model.repo._alembic_ini = ini
+    try:
+        model.repo.upgrade_db("head")
+    finally:
+        model.repo._alembic_ini = original
+
+
+@pytest.fixture
+def clean_db(reset_db):
+    # The first reset drops every table (ours too) and CKAN re-creates only
+    # its core tables: put ours back the way a portal does.
+    reset_db()
+    upgrade("kpigov_pgsearch")
+    upgrade("kpigov")

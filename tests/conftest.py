@@ -6,12 +6,13 @@ import os
 import pytest
 
 import ckan.model as model
+import ckanext.activity
 import ckanext.kpigov
 
 
-def upgrade(plugin: str) -> None:
-    """Apply a kpigov plugin's alembic migrations, as `ckan db upgrade -p`."""
-    ini = os.path.join(os.path.dirname(ckanext.kpigov.__file__), "migration",
+def upgrade(plugin: str, package=ckanext.kpigov) -> None:
+    """Apply a plugin's alembic migrations, as `ckan db upgrade -p` does."""
+    ini = os.path.join(os.path.dirname(package.__file__), "migration",
                        plugin, "alembic.ini")
     original = model.repo._alembic_ini
     model.repo._alembic_ini = ini
@@ -26,5 +27,6 @@ def clean_db(reset_db):
     # The first reset drops every table (ours too) and CKAN re-creates only
     # its core tables: put ours back the way a portal does.
     reset_db()
+    upgrade("activity", ckanext.activity)
     upgrade("kpigov_pgsearch")
     upgrade("kpigov")

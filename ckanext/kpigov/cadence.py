@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from ckanext.kpigov.fiscal import fiscal_year_of
+from ckanext.kpigov.fiscal import UTC, fiscal_year_of
 
 __all__ = [
     "DEFAULT_FRESHNESS",
@@ -146,9 +146,7 @@ class Cadence:
 def _normalize_unit(unit: object) -> str:
     if unit is None or (isinstance(unit, str) and not unit.strip()):
         raise ValueError("update frequency unit is empty")
-    if not isinstance(unit, str):
-        raise ValueError(f"update frequency unit must be text, got {unit!r}")
-    text = " ".join(unit.split())
+    text = " ".join(str(unit).split())
     if text in THAI_LABELS:
         return THAI_LABELS[text]
     folded = text.lower().replace("-", "_").replace(" ", "_")
@@ -430,8 +428,8 @@ def freshness_thresholds(cadence: Cadence,
     if not cadence.fixed:
         return None
     table: dict[str, Thresholds] = {}
-    for key, values in DEFAULT_FRESHNESS.items():
-        table[key] = (float(values[0]), float(values[1]), float(values[2]))
+    for key, row in DEFAULT_FRESHNESS.items():
+        table[key] = (float(row[0]), float(row[1]), float(row[2]))
     for key, values in (overrides or {}).items():
         checked = _valid_thresholds(key, values)
         for alias in _override_keys(key):

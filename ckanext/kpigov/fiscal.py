@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, date, datetime
-from typing import Union
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -23,6 +22,7 @@ __all__ = [
     "MIN_FISCAL_YEAR",
     "THAI_MONTHS_ABBR",
     "THAI_MONTHS_FULL",
+    "UTC",
     "bangkok_today",
     "current_fiscal_year",
     "elapsed_months",
@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
+UTC = ZoneInfo("UTC")
 BE_OFFSET = 543
 # Fiscal years before this are rejected: no portal data predates it, and the oldest
 # edition we ship (Ministry of Interior, seed 002) is FY 2555.
@@ -64,9 +65,6 @@ EN_MONTHS_ABBR: tuple[str, ...] = (
     "Jan", "Feb", "Mar", "Apr", "May", "Jun",
     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 )
-
-DateLike = Union[date, datetime]
-
 
 def to_be(year: int) -> int:
     """C.E. year → B.E. year (2024 → 2567)."""
@@ -92,7 +90,7 @@ def bangkok_today(now: datetime | None = None) -> date:
     return to_bangkok(now).date()
 
 
-def local_date(value: DateLike) -> date:
+def local_date(value: date) -> date:
     """The Bangkok calendar date of a date or datetime."""
     if isinstance(value, datetime):
         return to_bangkok(value).date()
@@ -101,7 +99,7 @@ def local_date(value: DateLike) -> date:
 
 def _check_fy(fy: int) -> int:
     if isinstance(fy, bool) or not isinstance(fy, int):
-        raise ValueError(f"fiscal year must be an integer B.E. year, got {fy!r}")
+        raise TypeError(f"fiscal year must be an integer B.E. year, got {fy!r}")
     if fy < _BE_THRESHOLD:
         raise ValueError(
             f"fiscal year {fy} looks like a C.E. year; fiscal years are B.E. "
@@ -110,7 +108,7 @@ def _check_fy(fy: int) -> int:
     return fy
 
 
-def fiscal_year_of(value: DateLike) -> int:
+def fiscal_year_of(value: date) -> int:
     """B.E. fiscal year containing ``value`` (2023-10-01 → 2567, 2024-09-30 → 2567)."""
     d = local_date(value)
     return to_be(d.year) + (1 if d.month >= 10 else 0)
@@ -127,7 +125,7 @@ def fiscal_year_bounds(fy: int) -> tuple[date, date]:
     return date(ce_end - 1, 10, 1), date(ce_end, 9, 30)
 
 
-def quarter_of(value: DateLike) -> int:
+def quarter_of(value: date) -> int:
     """Fiscal quarter 1–4 of a date: Q1 Oct–Dec, Q2 Jan–Mar, Q3 Apr–Jun, Q4 Jul–Sep."""
     d = local_date(value)
     return (d.month - 10) % 12 // 3 + 1
@@ -172,22 +170,20 @@ def validate_fiscal_year(fy: object, today: date | None = None) -> int:
     """
     if isinstance(fy, str) and fy.strip().isdigit():
         fy = int(fy.strip())
-    if isinstance(fy, bool) or not isinstance(fy, int):
-        raise ValueError(f"fiscal year must be a B.E. year such as 2567, got {fy!r}")
     latest = current_fiscal_year(today) + 1
-    if not MIN_FISCAL_YEAR <= fy <= latest:
-        raise ValueError(
-            f"fiscal year {fy} is out of range: expected a B.E. year "
-            f"between {MIN_FISCAL_YEAR} and {latest}"
-        )
-    return fy
+    if isinstance(fy, int) and not isinstance(fy, bool) and MIN_FISCAL_YEAR <= fy <= latest:
+        return fy
+    raise ValueError(
+        f"fiscal year {fy!r} is out of range: expected a B.E. year "
+        f"between {MIN_FISCAL_YEAR} and {latest}"
+    )
 
 
 def _is_thai(lang: str) -> bool:
     return lang.lower().replace("-", "_").split("_")[0] == "th"
 
 
-def format_date(value: DateLike, lang: str = "th") -> str:
+def format_date(value: date, lang: str = "th") -> str:
     """'15 ม.ค. 2567' in Thai (B.E.), '15 Jan 2024' otherwise (C.E.)."""
     d = local_date(value)
     if _is_thai(lang):
@@ -232,7 +228,7 @@ def parse_date(text: str) -> date:
     before the date is built, so '2567-02-29' (= 2024-02-29) is valid.
     """
     if not isinstance(text, str):
-        raise ValueError(f"expected a date string, got {text!r}")
+        raise TypeError(f"expected a date string, got {text!r}")
     match = _ISO_DATE.fullmatch(text.strip().translate(_THAI_DIGITS))
     if match is None:
         raise ValueError(f"not an ISO date (YYYY-MM-DD): {text!r}")

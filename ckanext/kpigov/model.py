@@ -37,6 +37,7 @@ ledger_table = sa.Table(
     sa.Column("nature", sa.UnicodeText, nullable=False),
     sa.Column("source", sa.UnicodeText, nullable=False, server_default="api"),
     sa.Column("detail", JSONB, nullable=False, server_default="{}"),
+    extend_existing=True,
 )
 
 # Every change of a dataset's declared cadence (who, when, from, to).
@@ -51,6 +52,7 @@ cadence_history_table = sa.Table(
     sa.Column("interval_from", sa.Integer),
     sa.Column("unit_to", sa.UnicodeText),
     sa.Column("interval_to", sa.Integer),
+    extend_existing=True,
 )
 
 

@@ -5,6 +5,8 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
+from . import model as _model  # noqa: F401  (tables defined at import)
+
 
 @tk.blanket.config_declarations
 @tk.blanket.cli

@@ -342,7 +342,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
 
         compiler = Compiler()
         try:
-            q_node = lucene.parse(q)
+            q_node = lucene.parse_user_query(q)
             where = [compiler.compile(q_node)]
             for item in fqs:
                 if not isinstance(item, str):

@@ -233,6 +233,8 @@ class Compiler:
             field = bits[0]
             direction = bits[1].upper() if len(bits) == 2 else "ASC"
             if field == "score":
+                if score_sql == "0":
+                    continue  # no free text: every score is equal
                 expr = score_sql
             elif field in DATE_COLUMNS:
                 expr = "d." + field

@@ -18,7 +18,7 @@ from typing import Optional, Union
 
 __all__ = [
     "QuerySyntaxError", "All", "Term", "Range", "And", "Or", "Not", "Node",
-    "parse", "free_text_terms",
+    "parse", "parse_user_query", "free_text_terms",
 ]
 
 MAX_QUERY_LENGTH = 10000
@@ -321,6 +321,43 @@ def parse(text: str) -> Node:
     if "\x00" in text:
         raise QuerySyntaxError("The query contains a NUL character")
     return _Parser(_tokenize(text)).parse()
+
+
+def parse_user_query(text: str) -> Node:
+    """Parse ``q`` the way CKAN's Solr set-up does.
+
+    A ``q`` without a colon goes to Solr's lenient dismax parser, which never
+    fails on stray syntax: do the same by falling back to literal terms
+    (quoted phrases kept, ``+``/``-`` prefixes honoured). A ``q`` with a colon
+    is a fielded Lucene query and must parse.
+    """
+    if ":" in text:
+        return parse(text)
+    try:
+        return parse(text)
+    except QuerySyntaxError:
+        pass
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QuerySyntaxError(
+            "The query is longer than %d characters" % MAX_QUERY_LENGTH)
+    parts: list[Node] = []
+    for m in re.finditer(r'([+-]?)"([^"]*)"|(\S+)', text):
+        sign, phrase, word = m.group(1), m.group(2), m.group(3)
+        if word is not None:
+            sign = word[0] if word[0] in "+-" and len(word) > 1 else ""
+            word = word.lstrip("+-") if sign else word
+            word = "".join(ch for ch in word if ch not in '()[]{}"^~*?:\\/!&|')
+            if not word:
+                continue
+            node: Node = Term(None, word, "word")
+        else:
+            if not phrase.strip():
+                continue
+            node = Term(None, phrase, "phrase")
+        parts.append(Not(node) if sign == "-" else node)
+    if not parts:
+        return All()
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 def free_text_terms(node: Node) -> list[Term]:

@@ -28,4 +28,5 @@ search_doc_table = sa.Table(
     sa.Column("data_dict", sa.UnicodeText),
     sa.Column("validated_data_dict", sa.UnicodeText),
     sa.Column("indexed_at", sa.DateTime, server_default=sa.func.now()),
+    extend_existing=True,
 )

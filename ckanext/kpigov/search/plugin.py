@@ -6,6 +6,7 @@ import logging
 import ckan.plugins as p
 from ckan.lib import search
 
+from . import model as _model  # noqa: F401  (define the table before any test reflects)
 from .backend import PgPackageSearchIndex, PgPackageSearchQuery
 
 log = logging.getLogger(__name__)
@@ -14,13 +15,18 @@ log = logging.getLogger(__name__)
 def install() -> None:
     """Point CKAN's search registries at the PostgreSQL implementations.
 
-    CKAN looks the classes up in these registries on every index and query
-    call, so swapping them is enough; nothing else of CKAN is patched. The
+    CKAN looks the classes up in these registries (and by the names
+    ckan.lib.search exports) on every index and query call, so swapping them
+    is enough; nothing else of CKAN is patched. The
     swap stays in place when the plugin object is unloaded (as pytest-ckan
     does between tests) because the documents already live in PostgreSQL.
     """
     search._INDICES["package"] = PgPackageSearchIndex
     search._QUERIES["package"] = PgPackageSearchQuery
+    # Some CKAN code instantiates the classes by their exported names
+    # (group dataset counts, tag pages, bulk updates): point those too.
+    search.PackageSearchIndex = PgPackageSearchIndex  # type: ignore[misc]
+    search.PackageSearchQuery = PgPackageSearchQuery  # type: ignore[misc]
 
 
 class PgSearchPlugin(p.SingletonPlugin):

@@ -1,0 +1,1 @@
+"""Static Thai tables for `ckan kpigov seed-demo` (see ckanext.kpigov.demo)."""

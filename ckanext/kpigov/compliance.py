@@ -5,7 +5,8 @@ Rules, chosen so the ledger cannot be gamed:
 * Only ``new_data`` entries count as updates. Metadata-only edits never count;
   corrections count only with ``count_corrections=True``.
 * The cadence in force at the *start* of a period (Bangkok midnight) decides that
-  period, so lowering the cadence mid-period cannot erase a miss.
+  period, so lowering the cadence mid-period cannot erase a miss. Exception: the
+  period that starts on the creation day takes the cadence set during that day.
 * Each ledger entry satisfies at most one period. Periods take, in order, the
   earliest unused entry inside their window ``start .. end + grace`` (on time);
   leftover entries after a deadline then fill earlier unmet periods (late).
@@ -337,7 +338,11 @@ def _timeline(
     cursor = start
     one_day = timedelta(days=1)
     while cursor <= end:
-        at = bisect_right(change_times, _instant(cursor)) - 1
+        # The cadence in force when the period starts decides it. On the creation
+        # day the cadence is usually set a few seconds after midnight's instant, so
+        # there the whole day's settings count as the initial one.
+        moment = _instant(cursor + one_day) - 1 if cursor == created else _instant(cursor)
+        at = bisect_right(change_times, moment) - 1
         cadence = changes[at][1] if at >= 0 else None
         fixed = cadence is not None and cadence.fixed
         base = period_containing(cadence if fixed and cadence else _MONTHLY, cursor)
@@ -426,12 +431,15 @@ def evaluate_compliance(
         else:
             changes.append((-1.0e18 if seconds <= first else seconds, cadence))
     created_day = local_date(created) if created is not None else None
-    if created_day is not None and created_day <= start:
-        created_day = None
+    if created_day is not None and created_day < start:
+        created_day = None  # irrelevant to this range: share the cached timeline
     grace: int | tuple[tuple[str, int], ...] = (
         tuple(sorted((k, int(v)) for k, v in grace_days.items()))
         if isinstance(grace_days, Mapping) else int(grace_days)
     )
+    values = [v for _k, v in grace] if isinstance(grace, tuple) else [grace]
+    if any(v < 0 for v in values):
+        raise ValueError(f"grace days must not be negative, got {grace_days!r}")
     tl = _timeline(tuple(changes), created_day, start, end, grace)
     required, opens, closes, deadlines = tl.required, tl.opens, tl.closes, tl.deadlines
     m = len(required)

@@ -11,6 +11,7 @@ from . import model as _model  # noqa: F401  (tables defined at import)
 @tk.blanket.config_declarations
 @tk.blanket.cli
 @tk.blanket.helpers
+@tk.blanket.validators
 class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
     p.implements(p.ITranslation)

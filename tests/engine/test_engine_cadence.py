@@ -1,7 +1,8 @@
 """thai_gdc cadence: parsing, EU URIs, periods and HDX freshness."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -15,10 +16,11 @@ from ckanext.kpigov.cadence import (
     freshness,
     freshness_thresholds,
     has_fixed_cadence,
-    period_containing,
     parse_cadence,
+    period_containing,
     periods,
 )
+from ckanext.kpigov.fiscal import UTC
 
 EU = EU_FREQUENCY_BASE
 
@@ -236,7 +238,7 @@ def test_periods_tile_the_range(cadence: Cadence, start: date, length: int) -> N
     spans = periods(cadence, start, end)
     assert spans[0].start <= start
     assert spans[-1].end >= end
-    for before, after in zip(spans, spans[1:]):
+    for before, after in pairwise(spans):
         assert before.end + timedelta(days=1) == after.start
     for p in spans:
         assert p.start <= p.end
@@ -245,7 +247,7 @@ def test_periods_tile_the_range(cadence: Cadence, start: date, length: int) -> N
 
 # --------------------------------------------------------------------- freshness
 
-NOW = datetime(2024, 6, 30, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 
 
 def _ago(days: float) -> datetime:

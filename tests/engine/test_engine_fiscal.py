@@ -1,7 +1,7 @@
 """Thai fiscal calendar: plain tests, no CKAN."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from ckanext.kpigov import fiscal
 from ckanext.kpigov.fiscal import (
     BANGKOK,
+    UTC,
     bangkok_today,
     elapsed_months,
     fiscal_months,
@@ -44,7 +45,7 @@ def test_fiscal_year_of(day: date, fy: int) -> None:
 
 def test_fiscal_year_of_datetime_uses_bangkok_time() -> None:
     # 2023-09-30 18:00 UTC is already 1 Oct 01:00 in Bangkok: the new fiscal year.
-    assert fiscal_year_of(datetime(2023, 9, 30, 18, 0, tzinfo=timezone.utc)) == 2567
+    assert fiscal_year_of(datetime(2023, 9, 30, 18, 0, tzinfo=UTC)) == 2567
     # Naive datetimes are UTC, as CKAN stores them.
     assert fiscal_year_of(datetime(2023, 9, 30, 16, 59)) == 2566
     assert fiscal_year_of(datetime(2023, 9, 30, 17, 0)) == 2567
@@ -117,7 +118,7 @@ def test_format_date() -> None:
     assert format_date(date(2024, 2, 29), "th_TH") == "29 ก.พ. 2567"
     assert format_date(date(2023, 12, 31), "en_GB") == "31 Dec 2023"
     # A UTC evening is already the next day in Bangkok.
-    assert format_date(datetime(2023, 12, 31, 18, tzinfo=timezone.utc), "th") == "1 ม.ค. 2567"
+    assert format_date(datetime(2023, 12, 31, 18, tzinfo=UTC), "th") == "1 ม.ค. 2567"
 
 
 def test_format_month_and_labels() -> None:
@@ -156,8 +157,8 @@ def test_parse_date_rejects(text: str) -> None:
 
 
 def test_bangkok_today() -> None:
-    assert bangkok_today(datetime(2024, 1, 14, 17, 0, tzinfo=timezone.utc)) == date(2024, 1, 15)
-    assert bangkok_today(datetime(2024, 1, 14, 16, 59, tzinfo=timezone.utc)) == date(2024, 1, 14)
+    assert bangkok_today(datetime(2024, 1, 14, 17, 0, tzinfo=UTC)) == date(2024, 1, 15)
+    assert bangkok_today(datetime(2024, 1, 14, 16, 59, tzinfo=UTC)) == date(2024, 1, 14)
     assert bangkok_today(datetime(2024, 1, 15, 0, 30, tzinfo=BANGKOK)) == date(2024, 1, 15)
     assert isinstance(bangkok_today(), date)
 

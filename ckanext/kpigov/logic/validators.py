@@ -1,0 +1,147 @@
+"""Validators for the governance fields (registered by the blanket decorator).
+
+Messages go through CKAN's i18n, so a Thai portal shows them in Thai.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Callable
+
+import ckan.plugins.toolkit as tk
+from ckan.lib.navl.dictization_functions import Invalid, missing
+
+from .. import cadence as cadence_mod
+
+__all__ = [
+    "kpigov_text", "kpigov_email", "kpigov_phone", "kpigov_be_year",
+    "kpigov_cadence_unit", "kpigov_cadence_interval", "kpigov_data_category",
+    "kpigov_unique_column",
+]
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_PHONE = re.compile(r"^[0-9+()\-.\s#]{3,30}$|^[0-9+()\-.\s#]{3,30}\s*(ต่อ|ext\.?)\s*[0-9]{1,6}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_SHORT_CATEGORIES = {
+    "สาธารณะ": "ข้อมูลสาธารณะ",
+    "ส่วนบุคคล": "ข้อมูลส่วนบุคคล",
+    "ความมั่นคง": "ข้อมูลความมั่นคง",
+    "ความลับทางราชการ": "ข้อมูลความลับทางราชการ",
+    "public": "ข้อมูลสาธารณะ",
+    "personal": "ข้อมูลส่วนบุคคล",
+    "security": "ข้อมูลความมั่นคง",
+    "secret": "ข้อมูลความลับทางราชการ",
+    "internal": "ข้อมูลใช้ภายใน",
+}
+
+
+def kpigov_text(max_length: int | str) -> Callable[[Any, Any], Any]:
+    """Text up to ``max_length`` characters, without control characters."""
+    limit = int(max_length)
+
+    def validator(value: Any, context: Any) -> Any:
+        if value is missing or value is None:
+            return value
+        if isinstance(value, (dict, list)):
+            raise Invalid(tk._("Must be text"))
+        value = unicodedata.normalize("NFC", str(value))
+        if _CONTROL.search(value):
+            raise Invalid(tk._("Must not contain control characters"))
+        if len(value) > limit:
+            raise Invalid(tk._("Must be at most {max} characters long").format(
+                max=limit))
+        return value
+
+    return validator
+
+
+def kpigov_email(value: Any, context: Any) -> Any:
+    if value is missing or value in (None, ""):
+        return value
+    value = str(value).strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise Invalid(tk._("Not a valid email address"))
+    return value
+
+
+def kpigov_phone(value: Any, context: Any) -> Any:
+    if value is missing or value in (None, ""):
+        return value
+    value = str(value).strip()
+    if not _PHONE.match(value):
+        raise Invalid(tk._("Not a valid phone number"))
+    return value
+
+
+def kpigov_be_year(value: Any, context: Any) -> Any:
+    """A Buddhist Era year; a C.E. year (1900-2199) is converted."""
+    if value is missing or value in (None, ""):
+        return value
+    text = str(value).strip().translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789"))
+    if not text.isdigit():
+        raise Invalid(tk._("Must be a year, e.g. 2567"))
+    year = int(text)
+    if 1900 <= year <= 2199:
+        year += 543
+    if not 2443 <= year <= 2742:
+        raise Invalid(tk._("Must be a year, e.g. 2567"))
+    return str(year)
+
+
+def kpigov_cadence_unit(value: Any, context: Any) -> Any:
+    """Accept thai_gdc's Thai labels (stored as is) or English keys."""
+    if value is missing or value in (None, ""):
+        return value
+    try:
+        cad = cadence_mod.parse_cadence(value, 1)
+    except ValueError:
+        raise Invalid(tk._("Unknown update frequency unit: {value}").format(
+            value=str(value)[:80]))
+    return cad.label_th if str(value) not in cadence_mod.THAI_LABELS else value
+
+
+def kpigov_cadence_interval(key: Any, data: dict[Any, Any],
+                            errors: dict[Any, Any], context: Any) -> Any:
+    """At least N updates per unit: a whole number within the unit's range."""
+    value = data.get(key)
+    if value is missing or value in (None, ""):
+        data[key] = missing
+        return
+    unit = data.get(key[:-1] + ("update_frequency_unit",))
+    try:
+        cad = cadence_mod.parse_cadence(unit or "เดือน", value)
+    except ValueError:
+        errors[key].append(tk._(
+            "The update frequency interval must be a whole number from 1 to "
+            "the most updates possible per unit (e.g. 1-31 per month)"))
+        return
+    data[key] = str(cad.interval) if cad.fixed else str(value).strip()
+
+
+def kpigov_data_category(value: Any, context: Any) -> Any:
+    """Map the short labels (สาธารณะ, public ...) to thai_gdc's values."""
+    if value is missing or value in (None, ""):
+        return value
+    text = str(value).strip()
+    return _SHORT_CATEGORIES.get(text, _SHORT_CATEGORIES.get(text.lower(), text))
+
+
+def kpigov_unique_column(key: Any, data: dict[Any, Any],
+                         errors: dict[Any, Any], context: Any) -> Any:
+    """Column names of one data dictionary must be unique."""
+    value = data.get(key)
+    if value in (None, "", missing):
+        return
+    prefix, index, name = key[:-2], key[-2], key[-1]
+    mine = str(value).strip().lower()
+    for other_key, other in data.items():
+        if (len(other_key) == len(key) and other_key[:-2] == prefix
+                and other_key[-1] == name and other_key[-2] != index
+                and other_key[-2] < index
+                and str(other or "").strip().lower() == mine):
+            errors[key].append(tk._("Duplicate column name: {name}").format(
+                name=str(value)[:120]))
+            return

@@ -16,19 +16,18 @@ import io
 import logging
 import random
 import time
-from typing import Any, Optional
+from typing import Any
 
+import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
+from ckan import model
 from werkzeug.datastructures import FileStorage
 
-import ckan.model as model
-import ckan.plugins.toolkit as tk
-
+from .demo_data import names
 from .demo_data.agencies import AGENCIES
 from .demo_data.datasets import DATA_TYPES, TEMPLATES
-from .demo_data import names
 
-__all__ = ["load", "DEMO_PASSWORD", "DEMO_USERS_EXTRA", "plan"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS_EXTRA", "load", "plan"]
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +102,18 @@ def plan(n_datasets: int) -> list[tuple[dict[str, Any], dict[str, Any], int]]:
 
 
 def _slug(template: dict[str, Any], variant: int) -> str:
-    return template["slug"] + ("-%d" % (variant + 1) if variant else "")
+    return template["slug"] + (f"-{variant + 1}" if variant else "")
 
 
 def _title(template: dict[str, Any], variant: int) -> str:
-    return template["title"] + (" ชุดที่ %d" % (variant + 1) if variant else "")
+    return template["title"] + (f" ชุดที่ {variant + 1}" if variant else "")
 
 
 # ---------------------------------------------------------------- people
+
+def _phone(rng: random.Random) -> str:
+    return f"02 {rng.randint(200, 999):03d} {rng.randint(0, 9999):04d}"
+
 
 class _People:
     """Deterministic made-up staff: one head and a few stewards per agency."""
@@ -124,23 +127,23 @@ class _People:
         key = (agency["key"], role, k)
         if key in self._cache:
             return self._cache[key]
-        rng = random.Random("%s:person:%s:%s:%d" % (self.seed, *key))
+        rng = random.Random(f"{self.seed}:person:{key[0]}:{key[1]}:{key[2]}")
         while True:
             first, first_en, title = rng.choice(names.FIRST_NAMES)
             last, last_en = rng.choice(names.LAST_NAMES)
-            email = "%s.%s@%s" % (first_en, last_en[:2], EMAIL_DOMAIN)
+            email = f"{first_en}.{last_en[:2]}@{EMAIL_DOMAIN}"
             if email not in self._used:
                 break
         self._used.add(email)
-        p = {"name": "%s%s %s" % (title, first, last), "email": email,
-             "phone": "02 %03d %04d" % (rng.randint(200, 999), rng.randint(0, 9999))}
+        p = {"name": f"{title}{first} {last}", "email": email,
+             "phone": _phone(rng)}
         self._cache[key] = p
         return p
 
 
 def _stakeholders(agency: dict[str, Any], people: _People,
                   rng: random.Random) -> list[dict[str, str]]:
-    def entry(role: str, k: int = 0, org: Optional[str] = None) -> dict[str, str]:
+    def entry(role: str, k: int = 0, org: str | None = None) -> dict[str, str]:
         p = people.person(agency, role, k)
         return {"role": role, "name": p["name"], "agency": org or agency["title"],
                 "email": p["email"], "phone": p["phone"]}
@@ -174,7 +177,7 @@ def _group_values(kind: str, args: tuple, ctx: dict[str, Any]) -> list[str]:
         return list(dict.fromkeys(args[0]))
     if kind == "numbered":
         prefix, lo, hi = args
-        return ["%s%d" % (prefix, k) for k in range(lo, hi + 1)]
+        return [f"{prefix}{k}" for k in range(lo, hi + 1)]
     raise ValueError(kind)
 
 
@@ -182,7 +185,7 @@ def _periods(kind: str, count: int, today: datetime.date) -> list[str]:
     """The ``count`` most recent complete periods before ``today``."""
     if kind == "month":
         first = _add_months(today, -count)
-        return ["%04d-%02d" % (d.year, d.month)
+        return [f"{d.year:04d}-{d.month:02d}"
                 for d in (_add_months(first, k) for k in range(count))]
     if kind == "week":
         monday = today - datetime.timedelta(days=today.weekday() + 7 * count)
@@ -218,7 +221,7 @@ def _value(kind: str, args: tuple, rng: random.Random, row: dict[str, Any],
         return round(rng.uniform(lat0, lat1) if kind == "lat"
                      else rng.uniform(lon0, lon1), 6)
     if kind == "phone":
-        return "02 %03d %04d" % (rng.randint(200, 999), rng.randint(0, 9999))
+        return _phone(rng)
     if kind == "part":
         base, lo, hi = args
         value = row[base] * rng.uniform(lo, hi)
@@ -232,13 +235,13 @@ def _value(kind: str, args: tuple, rng: random.Random, row: dict[str, Any],
     if kind == "pct":
         num, den = row[args[0]], row[args[1]]
         return round(100.0 * num / den, 2) if den else 0
-    raise ValueError("unknown column kind %r" % kind)
+    raise ValueError(f"unknown column kind {kind!r}")
 
 
 def _scale(kind: str, args: tuple, base: Any, rng: random.Random) -> Any:
     """A period's value near the group's usual level (±15 %)."""
     if kind == "int":
-        return max(args[0], min(args[1], int(round(base * rng.uniform(0.85, 1.15)))))
+        return max(args[0], min(args[1], round(base * rng.uniform(0.85, 1.15))))
     return max(args[0], min(args[1], round(base * rng.uniform(0.85, 1.15), args[2])))
 
 
@@ -281,7 +284,7 @@ def make_rows(resource: dict[str, Any], rng: random.Random,
         # usual level stay the same from one period to the next.
         level: dict[Any, dict[str, Any]] = {}
         for g in groups:
-            grng = random.Random("%s:%s" % (ctx["seed_key"], g))
+            grng = random.Random("{}:{}".format(ctx["seed_key"], g))
             base: dict[str, Any] = {}
             for name, _label, k, args in cols:
                 if k in _STABLE or k in ("int", "float"):
@@ -309,8 +312,26 @@ def make_rows(resource: dict[str, Any], rng: random.Random,
     for i, row in enumerate(rows):
         for name, _label, kind, args in cols:
             if kind == "id":
-                row[name] = "%s%05d" % (args[0], i + 1)
+                row[name] = f"{args[0]}{i + 1:05d}"
     return header, [[row[h] for h in header] for row in rows]
+
+
+def _resource_specs(template: dict[str, Any], seed: int, slug: str,
+                    today: datetime.date) -> list[tuple[dict[str, Any], datetime.date]]:
+    """The resources to upload and the day their data runs up to.
+
+    About half of the monthly series with a single file also get last
+    year's file, as agencies publish one CSV per year.
+    """
+    specs = [(spec, today) for spec in template["resources"]]
+    first = template["resources"][0]
+    if len(specs) == 1 and first["columns"][0][2] == "month" and \
+            random.Random(f"{seed}:archive:{slug}").random() < 0.5:
+        archive = dict(first, name=first["name"] + " (ปีก่อนหน้า)",
+                       description=first["description"] + " ย้อนหลัง 12-24 เดือน",
+                       file=first["file"].replace(".csv", "-previous-year.csv"))
+        specs.append((archive, _add_months(today, -12)))
+    return specs
 
 
 def _csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
@@ -322,7 +343,7 @@ def _csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
 
 
 def _columns_note(resource: dict[str, Any]) -> str:
-    return "คอลัมน์: " + ", ".join("%s (%s)" % (c[0], c[1])
+    return "คอลัมน์: " + ", ".join(f"{c[0]} ({c[1]})"
                                    for c in resource["columns"])
 
 
@@ -410,7 +431,7 @@ def _history(unit: str, profile: str, rng: random.Random,
 
 class _Loader:
     def __init__(self, seed: int, today: datetime.date,
-                 target_fy: Optional[int]) -> None:
+                 target_fy: int | None) -> None:
         self.seed = seed
         self.today = today
         self.target_fy = target_fy or default_target_fy(today)
@@ -479,10 +500,10 @@ class _Loader:
         for role, suffix, label in (("editor", "editor", "เจ้าหน้าที่ข้อมูล"),
                                     ("admin", "admin", "ผู้ดูแลข้อมูล")):
             person = self.people.person(agency, "account_" + role)
-            name = "%s_%s" % (prefix, suffix)
+            name = f"{prefix}_{suffix}"
             user_id = self.ensure_user(
-                name, "%s (%s %s)" % (person["name"], label, agency["short"]),
-                "%s@%s" % (name.replace("_", "."), EMAIL_DOMAIN))
+                name, "{} ({} {})".format(person["name"], label, agency["short"]),
+                "{}@{}".format(name.replace("_", "."), EMAIL_DOMAIN))
             self.ensure_member(org["id"], user_id, name, role)
             users[role] = user_id
         return {"org": org, "users": users}
@@ -493,7 +514,7 @@ class _Loader:
                      template: dict[str, Any], variant: int,
                      is_target: bool) -> dict[str, Any]:
         slug = _slug(template, variant)
-        rng = random.Random("%s:dataset:%s" % (self.seed, slug))
+        rng = random.Random(f"{self.seed}:dataset:{slug}")
         private = bool(template["private"])
         district = agency["district"]
         first_year = rng.choice([2555, 2557, 2558, 2560, 2560, 2562, 2563])
@@ -566,7 +587,7 @@ class _Loader:
                     self.ascii_tags_only = retry = True
                 if not retry:
                     raise
-        raise RuntimeError("package_create kept failing for %s" % data["name"])
+        raise RuntimeError("package_create kept failing for {}".format(data["name"]))
 
     def ensure_dataset(self, agency: dict[str, Any], org_id: str,
                        template: dict[str, Any], variant: int,
@@ -579,16 +600,17 @@ class _Loader:
         pkg = self.create_package(self.package_dict(
             agency, org_id, template, variant, is_target))
         self.created["datasets"] += 1
-        ctx = {"today": self.today, "district": agency["district"]}
-        for i, spec in enumerate(template["resources"]):
-            rng = random.Random("%s:resource:%s:%d" % (self.seed, slug, i))
-            ctx["seed_key"] = "%s:%s:%d" % (self.seed, slug, i)
+        for i, (spec, until) in enumerate(
+                _resource_specs(template, self.seed, slug, self.today)):
+            rng = random.Random(f"{self.seed}:resource:{slug}:{i}")
+            ctx = {"today": until, "district": agency["district"],
+                   "seed_key": f"{self.seed}:{slug}:{i}"}
             header, rows = make_rows(spec, rng, ctx)
             body = _csv_bytes(header, rows)
             self.action("resource_create", {
                 "package_id": pkg["id"],
                 "name": spec["name"],
-                "description": "%s (%d แถว) %s" % (
+                "description": "{} ({} แถว) {}".format(
                     spec["description"], len(rows), _columns_note(spec)),
                 "format": "CSV",
                 "mimetype": "text/csv",
@@ -614,7 +636,7 @@ class _Loader:
         from .model import record_update
         if self.has_history(pkg["id"]):
             return
-        rng = random.Random("%s:history:%s" % (self.seed, pkg["name"]))
+        rng = random.Random("{}:history:{}".format(self.seed, pkg["name"]))
         resources = [r["id"] for r in pkg.get("resources", [])]
         for created, nature in _history(unit, agency["profile"], rng, self.today):
             record_update(
@@ -663,16 +685,15 @@ def _summary(loader: _Loader, slugs: list[str], started: float) -> dict[str, Any
         "users": users,
         "created": dict(loader.created),
         "target_fiscal_year": loader.target_fy,
-        "history": "%s .. %s" % (_add_months(loader.today, -HISTORY_MONTHS),
-                                 loader.today),
+        "history": f"{_add_months(loader.today, -HISTORY_MONTHS)} .. {loader.today}",
         "demo_password": DEMO_PASSWORD,
         "seconds": round(time.monotonic() - started, 1),
     }
 
 
 def load(seed: int = 2567, n_datasets: int = 60,
-         today: Optional[datetime.date] = None,
-         target_fy: Optional[int] = None) -> dict[str, Any]:
+         today: datetime.date | None = None,
+         target_fy: int | None = None) -> dict[str, Any]:
     """Create the demo portal (what exists already is left alone).
 
     :param seed: random seed; the same seed and ``today`` give the same data.
@@ -694,7 +715,7 @@ def load(seed: int = 2567, n_datasets: int = 60,
     citizen = people.person(AGENCIES[1], "citizen")
     loader.ensure_user("citizen", citizen["name"], "citizen@" + EMAIL_DOMAIN)
     evaluator = people.person(AGENCIES[5], "evaluator")
-    loader.ensure_user("evaluator", "%s (ผู้ประเมิน สยป.)" % evaluator["name"],
+    loader.ensure_user("evaluator", "{} (ผู้ประเมิน สยป.)".format(evaluator["name"]),
                        "evaluator@" + EMAIL_DOMAIN)
     model.Session.commit()
 

@@ -60,7 +60,8 @@ def record_update(package_id: str, kind: str, nature: str, *,
                   resource_id: Optional[str] = None,
                   user_id: Optional[str] = None, source: str = "api",
                   created: Optional[datetime.datetime] = None,
-                  detail: Optional[dict[str, Any]] = None) -> str:
+                  detail: Optional[dict[str, Any]] = None,
+                  connection: Any = None) -> str:
     """Add a ledger entry in the current transaction and return its id.
 
     ``created`` may only be given by trusted server-side code (backfill from
@@ -71,7 +72,8 @@ def record_update(package_id: str, kind: str, nature: str, *,
     if kind not in KINDS:
         raise ValueError("unknown kind %r" % kind)
     entry_id = _uuid()
-    model.Session.execute(ledger_table.insert().values(
+    target = connection if connection is not None else model.Session
+    target.execute(ledger_table.insert().values(
         id=entry_id, package_id=package_id, resource_id=resource_id,
         user_id=user_id, kind=kind, nature=nature, source=source,
         created=created or datetime.datetime.utcnow(), detail=detail or {}))

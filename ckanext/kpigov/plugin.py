@@ -1,10 +1,13 @@
 """ckanext-kpigov: wiring only (interfaces and blanket decorators)."""
 from __future__ import annotations
 
+from typing import Any
+
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
+from . import ledger
 from . import model as _model  # noqa: F401  (tables defined at import)
 
 
@@ -14,10 +17,23 @@ from . import model as _model  # noqa: F401  (tables defined at import)
 @tk.blanket.validators
 class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
+    p.implements(p.IConfigurable)
     p.implements(p.ITranslation)
+    p.implements(p.IPackageController, inherit=True)
 
     # IConfigurer
-    def update_config(self, config):  # type: ignore[no-untyped-def]
+    def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
         tk.add_public_directory(config, "assets")
         tk.add_resource("assets", "kpigov")
+
+    # IConfigurable
+    def configure(self, config: Any) -> None:
+        ledger.install()
+
+    # IPackageController
+    def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        ledger.record_cadence(pkg_dict)
+
+    def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        ledger.record_cadence(pkg_dict)

@@ -21,8 +21,16 @@ choice, numbered) is the series' group.
 """
 from __future__ import annotations
 
-from .names import (AGENCY_NAMES, CANALS, DISTRICTS, HEALTH_CENTRE, MAIN_ROADS,
-                    PARKS, PUMPING_STATIONS, TREATMENT_PLANTS)
+from .names import (
+    AGENCY_NAMES,
+    CANALS,
+    DISTRICTS,
+    HEALTH_CENTRE,
+    MAIN_ROADS,
+    PARKS,
+    PUMPING_STATIONS,
+    TREATMENT_PLANTS,
+)
 
 M, Q, Y, W, D, N = ("เดือน", "ไตรมาส", "ปี", "สัปดาห์", "วัน",
                     "ไม่มีการปรับปรุงหลังจากการจัดเก็บข้อมูล")

@@ -127,6 +127,14 @@ def test_load_creates_a_portal_and_is_idempotent():
     lagging = _ledger_months("registration")
     assert lagging and len(lagging & set(window)) < len(window) - 3
     assert not lagging & set(_months_back(2))                # stopped
+    # The datasets look older than their history; the loader's own uploads
+    # left no ledger rows of their own.
+    start = datetime.date(*window[0], 1)
+    assert all(p.metadata_created.date() < start
+               for p in model.Session.query(model.Package))
+    indexed = model.Session.execute(sa.text(
+        "SELECT max(metadata_created) FROM kpigov_search_doc")).scalar()
+    assert indexed.date() < start
 
     # Search (kpigov_pgsearch) finds the elderly dataset in Thai.
     found = tk.get_action("package_search")(

@@ -21,6 +21,7 @@ from typing import Any
 import ckan.plugins.toolkit as tk
 import sqlalchemy as sa
 from ckan import model
+from ckan.lib import search
 from werkzeug.datastructures import FileStorage
 
 from .demo_data import names
@@ -90,7 +91,7 @@ def plan(n_datasets: int) -> list[tuple[dict[str, Any], dict[str, Any], int]]:
     first and "ข้อมูลผู้สูงอายุในชุมชนเขตปทุมวัน" is the second dataset.
     Past the 64 templates, variants (series 2, 3, ...) are added.
     """
-    out = []
+    out: list[tuple[dict[str, Any], dict[str, Any], int]] = []
     i = 0
     while len(out) < n_datasets:
         agency = AGENCIES[i % len(AGENCIES)]
@@ -168,7 +169,7 @@ _GROUPS = ("district", "subdistrict", "choice", "numbered")
 _STABLE = ("district", "subdistrict", "lat", "lon", "phone")
 
 
-def _group_values(kind: str, args: tuple, ctx: dict[str, Any]) -> list[str]:
+def _group_values(kind: str, args: tuple[Any, ...], ctx: dict[str, Any]) -> list[str]:
     if kind == "district":
         return [ctx["district"]] if ctx["district"] else list(names.DISTRICTS)
     if kind == "subdistrict":
@@ -200,7 +201,7 @@ def _periods(kind: str, count: int, today: datetime.date) -> list[str]:
     raise ValueError(kind)
 
 
-def _value(kind: str, args: tuple, rng: random.Random, row: dict[str, Any],
+def _value(kind: str, args: tuple[Any, ...], rng: random.Random, row: dict[str, Any],
            ctx: dict[str, Any]) -> Any:
     if kind in ("district", "subdistrict", "choice", "numbered"):
         return rng.choice(_group_values(kind, args, ctx))
@@ -223,9 +224,9 @@ def _value(kind: str, args: tuple, rng: random.Random, row: dict[str, Any],
     if kind == "phone":
         return _phone(rng)
     if kind == "part":
-        base, lo, hi = args
-        value = row[base] * rng.uniform(lo, hi)
-        return round(value, 2) if isinstance(row[base], float) else int(value)
+        col, lo, hi = args
+        value = row[col] * rng.uniform(lo, hi)
+        return round(value, 2) if isinstance(row[col], float) else int(value)
     if kind == "rest":
         value = row[args[0]] - sum(row[c] for c in args[1:])
         return round(value, 2) if isinstance(value, float) else value
@@ -238,7 +239,7 @@ def _value(kind: str, args: tuple, rng: random.Random, row: dict[str, Any],
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-def _scale(kind: str, args: tuple, base: Any, rng: random.Random) -> Any:
+def _scale(kind: str, args: tuple[Any, ...], base: Any, rng: random.Random) -> Any:
     """A period's value near the group's usual level (±15 %)."""
     if kind == "int":
         return max(args[0], min(args[1], round(base * rng.uniform(0.85, 1.15))))
@@ -268,7 +269,7 @@ def make_rows(resource: dict[str, Any], rng: random.Random,
         kind = cols[series][2]
         group = next((c for c in cols[series + 1:] if c[2] in _GROUPS
                       and len(_group_values(c[2], c[3], ctx)) > 1), None)
-        groups = [None]
+        groups: list[Any] = [None]
         if group is not None:
             values = _group_values(group[2], group[3], ctx)
             per_period = {"month": 12, "week": 26, "day": 60, "year_be": 5}[kind]
@@ -375,20 +376,20 @@ def _history(unit: str, profile: str, rng: random.Random,
             if m in missed:
                 continue
             if profile == "diligent":
-                day = rng.randint(1, 14)
+                dom = rng.randint(1, 14)
             elif profile == "good":
                 if unit != "เดือน" and rng.random() < 0.1:
                     continue
-                day = rng.randint(16, 24) if rng.random() < 0.25 else rng.randint(1, 14)
+                dom = rng.randint(16, 24) if rng.random() < 0.25 else rng.randint(1, 14)
             elif profile == "mixed":
                 if rng.random() < 0.25:
                     continue
-                day = rng.randint(1, 26)
+                dom = rng.randint(1, 26)
             else:  # lagging
                 if rng.random() < 0.5:
                     continue
-                day = rng.randint(5, 28)
-            out.append((m.replace(day=day), "new_data"))
+                dom = rng.randint(5, 28)
+            out.append((m.replace(day=dom), "new_data"))
     elif unit == "สัปดาห์":
         monday = start - datetime.timedelta(days=start.weekday())
         skip = {"diligent": 0.0, "good": 0.08, "mixed": 0.3, "lagging": 0.5}
@@ -400,11 +401,11 @@ def _history(unit: str, profile: str, rng: random.Random,
             monday += datetime.timedelta(weeks=1)
     elif unit == "วัน":
         skip = {"diligent": 0.01, "good": 0.05, "mixed": 0.25, "lagging": 0.5}
-        day = start
-        while day < today:
+        current = start
+        while current < today:
             if take(skip):
-                out.append((day, "new_data"))
-            day += datetime.timedelta(days=1)
+                out.append((current, "new_data"))
+            current += datetime.timedelta(days=1)
     else:
         # Other cadences: monthly-ish, as the generic case.
         return _history("เดือน", profile, rng, today)
@@ -591,10 +592,12 @@ class _Loader:
 
     def ensure_dataset(self, agency: dict[str, Any], org_id: str,
                        template: dict[str, Any], variant: int,
-                       is_target: bool) -> dict[str, Any]:
+                       is_target: bool) -> tuple[dict[str, Any], bool]:
+        """The dataset (created with its CSV files if missing), and whether
+        this run created it."""
         slug = _slug(template, variant)
         try:
-            return self.action("package_show", {"id": slug})
+            return self.action("package_show", {"id": slug}), False
         except tk.ObjectNotFound:
             pass
         pkg = self.create_package(self.package_dict(
@@ -621,7 +624,30 @@ class _Loader:
                                       content_type="text/csv"),
             })
             self.created["resources"] += 1
-        return self.action("package_show", {"id": pkg["id"]})
+        return self.action("package_show", {"id": pkg["id"]}), True
+
+    def backdate(self, pkg: dict[str, Any]) -> None:
+        """Make a dataset created by this run look as old as its history.
+
+        The uploads above were captured by the ledger (and the cadence
+        declared on creation by the cadence history) with today's time;
+        the demo history stands for them, so those rows are removed or moved
+        to the dataset's made-up creation day, before the history starts.
+        """
+        from .model import cadence_history_table as ct
+        from .model import ledger_table as lt
+        rng = random.Random(f"{self.seed}:created:{pkg['name']}")
+        start = _add_months(self.today, -HISTORY_MONTHS)
+        born = datetime.datetime.combine(
+            start - datetime.timedelta(days=rng.randint(10, 120)),
+            datetime.time(3, rng.randint(0, 59)))
+        model.Session.execute(lt.delete().where(
+            lt.c.package_id == pkg["id"], lt.c.source != "demo"))
+        model.Session.execute(ct.update().where(
+            ct.c.package_id == pkg["id"]).values(changed=born))
+        model.Session.execute(model.package_table.update().where(
+            model.package_table.c.id == pkg["id"]).values(
+                metadata_created=born))
 
     def has_history(self, package_id: str) -> bool:
         from .model import ledger_table as t
@@ -725,12 +751,20 @@ def load(seed: int = 2567, n_datasets: int = 60,
         info = agencies[agency["key"]]
         is_target = agency["key"] not in seen and variant == 0
         seen.add(agency["key"])
-        pkg = loader.ensure_dataset(agency, info["org"]["id"], template,
-                                    variant, is_target)
+        pkg, created = loader.ensure_dataset(agency, info["org"]["id"],
+                                             template, variant, is_target)
         slugs.append(pkg["name"])
+        if created:
+            loader.backdate(pkg)
         loader.record_history(pkg, agency, template["unit"],
                               info["users"]["editor"])
         model.Session.commit()
+        if created:
+            # Index the backdated creation (the session keeps loaded
+            # objects after a commit: reload them first).
+            model.Session.expire_all()
+            search.rebuild(pkg["id"])
+            model.Session.commit()
 
     summary = _summary(loader, slugs, started)
     log.info("seed-demo: %s", summary)

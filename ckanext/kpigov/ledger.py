@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 NATURE_FIELD = "kpigov_update_nature"
 
 __all__ = ["install", "current_user_id", "request_source", "record_cadence",
-           "dataset_field"]
+           "dataset_field", "index_fields", "label_facets", "freshness_labels"]
 
 
 def current_user_id() -> Optional[str]:
@@ -165,3 +165,40 @@ def record_cadence(pkg_dict: dict[str, Any]) -> bool:
         interval_from=last[1] if last else None,
         unit_to=unit, interval_to=interval))
     return True
+
+
+def freshness_labels() -> dict[str, str]:
+    import ckan.plugins.toolkit as tk
+    return {"fresh": tk._("Fresh"), "due": tk._("Due"), "overdue": tk._("Overdue"),
+            "delinquent": tk._("Delinquent"),
+            "not_applicable": tk._("No fixed cadence")}
+
+
+def index_fields(pkg_dict: dict[str, Any]) -> dict[str, Any]:
+    """Freshness and cadence in the search document (Solr or kpigov_pgsearch).
+
+    Plain string fields: Solr's dynamic ``*`` string field and our backend
+    both index them, so ``fq=kpigov_freshness:overdue`` and the facet work
+    with either. Freshness moves with time: ``ckan kpigov refresh-index``
+    (cron) re-indexes the datasets whose state changed.
+    """
+    from .logic import data
+    unit = dataset_field(pkg_dict, "update_frequency_unit")
+    interval = dataset_field(pkg_dict, "update_frequency_interval")
+    last = data.last_updates([pkg_dict["id"]]).get(pkg_dict["id"])
+    pkg_dict["kpigov_freshness"] = data.freshness_of(unit, interval, last)
+    if last is not None:
+        pkg_dict["kpigov_last_update"] = last.isoformat() + "Z"
+    cad = data.cadence_or_none(unit, interval)
+    if cad is not None:
+        pkg_dict["kpigov_cadence"] = cad.key
+    return pkg_dict
+
+
+def label_facets(search_results: dict[str, Any]) -> dict[str, Any]:
+    facet = (search_results.get("search_facets") or {}).get("kpigov_freshness")
+    if facet:
+        labels = freshness_labels()
+        for item in facet.get("items", []):
+            item["display_name"] = labels.get(item["name"], item["name"])
+    return search_results

@@ -12,7 +12,8 @@ from ckan import model
 from ckan.model.meta import metadata
 
 __all__ = ["ledger_table", "cadence_history_table", "record_update",
-           "NATURES", "KINDS"]
+           "exemption_table", "exemption_log_table", "reminder_table",
+           "NATURES", "KINDS", "EXEMPTION_REASONS"]
 
 NATURES = ("new_data", "correction", "metadata")
 KINDS = ("resource_create", "upload", "url_change", "datastore_upsert",
@@ -52,6 +53,56 @@ cadence_history_table = sa.Table(
     sa.Column("interval_from", sa.Integer),
     sa.Column("unit_to", sa.UnicodeText),
     sa.Column("interval_to", sa.Integer),
+    extend_existing=True,
+)
+
+EXEMPTION_REASONS = ("discontinued", "no_new_data", "legal_hold", "embargo",
+                     "other")
+
+# A publisher's request to exempt a dataset from one or more periods; an
+# evaluator approves or rejects it. Approved periods count as exempt until
+# `expires_at`.
+exemption_table = sa.Table(
+    "kpigov_exemption", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("package_id", sa.UnicodeText, nullable=False),
+    sa.Column("owner_org", sa.UnicodeText),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("reason", sa.UnicodeText, nullable=False),
+    sa.Column("note", sa.UnicodeText),
+    sa.Column("status", sa.UnicodeText, nullable=False, server_default="pending"),
+    sa.Column("requested_by", sa.UnicodeText),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
+    sa.Column("decided_by", sa.UnicodeText),
+    sa.Column("decided_at", sa.DateTime),
+    sa.Column("comment", sa.UnicodeText),
+    sa.Column("expires_at", sa.DateTime),
+    extend_existing=True,
+)
+
+# Every step of an exemption's life (request, approve, reject): who, when.
+exemption_log_table = sa.Table(
+    "kpigov_exemption_log", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("exemption_id", sa.UnicodeText, nullable=False),
+    sa.Column("user_id", sa.UnicodeText),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("action", sa.UnicodeText, nullable=False),
+    sa.Column("status_before", sa.UnicodeText),
+    sa.Column("status_after", sa.UnicodeText),
+    sa.Column("comment", sa.UnicodeText),
+    extend_existing=True,
+)
+
+# Reminders already sent: one per dataset, period and kind, never twice.
+reminder_table = sa.Table(
+    "kpigov_reminder", metadata,
+    sa.Column("package_id", sa.UnicodeText, primary_key=True),
+    sa.Column("period_key", sa.UnicodeText, primary_key=True),
+    sa.Column("kind", sa.UnicodeText, primary_key=True),
+    sa.Column("sent_at", sa.DateTime, nullable=False),
+    sa.Column("recipients", sa.UnicodeText),
     extend_existing=True,
 )
 

@@ -11,6 +11,8 @@ from . import ledger
 from . import model as _model  # noqa: F401  (tables defined at import)
 
 
+@tk.blanket.actions
+@tk.blanket.auth_functions
 @tk.blanket.config_declarations
 @tk.blanket.cli
 @tk.blanket.helpers
@@ -20,6 +22,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurable)
     p.implements(p.ITranslation)
     p.implements(p.IPackageController, inherit=True)
+    p.implements(p.IFacets, inherit=True)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -37,3 +40,20 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         ledger.record_cadence(pkg_dict)
+
+    def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
+        return ledger.index_fields(pkg_dict)
+
+    def after_dataset_search(self, search_results: dict[str, Any],
+                             search_params: dict[str, Any]) -> dict[str, Any]:
+        return ledger.label_facets(search_results)
+
+    # IFacets
+    def dataset_facets(self, facets_dict: Any, package_type: str) -> Any:
+        facets_dict["kpigov_freshness"] = tk._("Freshness")
+        return facets_dict
+
+    def organization_facets(self, facets_dict: Any, organization_type: str,
+                            package_type: Any) -> Any:
+        facets_dict["kpigov_freshness"] = tk._("Freshness")
+        return facets_dict

@@ -12,7 +12,9 @@ agencies have none on purpose, so the scoring pages have gaps to show.
 """
 from __future__ import annotations
 
-AGENCIES = [
+from typing import Any
+
+AGENCIES: list[dict[str, Any]] = [
     {
         "key": "anamai", "name": "anamai", "kind": "department",
         "title": "สำนักอนามัย", "short": "สนอ.", "profile": "diligent",

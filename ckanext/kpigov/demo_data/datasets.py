@@ -21,6 +21,8 @@ choice, numbered) is the series' group.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .names import (
     AGENCY_NAMES,
     CANALS,
@@ -39,14 +41,16 @@ DATA_TYPES = {RECORD: "ข้อมูลระเบียน", STAT: "ข้�
               GEO: "ข้อมูลภูมิสารสนเทศเชิงพื้นที่"}
 
 
-def ds(slug, title, notes, tags, dtype, unit, objective, source, resources,
-       private=False):
+def ds(slug: str, title: str, notes: str, tags: list[str], dtype: str,
+       unit: str, objective: str, source: str, resources: list[dict[str, Any]],
+       private: bool = False) -> dict[str, Any]:
     return {"slug": slug, "title": title, "notes": notes, "tags": tags,
             "type": dtype, "unit": unit, "objective": objective,
             "source": source, "resources": resources, "private": private}
 
 
-def res(name, description, filename, columns, rows=(24, 160)):
+def res(name: str, description: str, filename: str, columns: list[tuple[Any, ...]],
+        rows: tuple[int, int] = (24, 160)) -> dict[str, Any]:
     return {"name": name, "description": description, "file": filename,
             "columns": columns, "rows": rows}
 
@@ -75,7 +79,7 @@ WASTE = [("general_waste_ton", "มูลฝอยทั่วไป (ตัน)
          ("organic_ton", "มูลฝอยอินทรีย์ (ตัน)", "float", 10, 300, 1),
          ("hazardous_ton", "มูลฝอยอันตราย (ตัน)", "float", 0, 4, 2)]
 
-TEMPLATES: dict[str, list[dict]] = {}
+TEMPLATES: dict[str, list[dict[str, Any]]] = {}
 
 TEMPLATES["anamai"] = [
     ds("anamai-health-center-visits",

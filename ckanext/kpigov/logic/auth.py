@@ -1,12 +1,24 @@
-"""Authorization functions and the evaluator rule."""
+"""Authorization functions (one per action, same name) and the evaluator rule.
+
+Visibility rules:
+- evaluators (sysadmins and users named in ``ckanext.kpigov.evaluators``)
+  see and verify everything;
+- members of an organization see its governance and compliance data,
+  editors and admins change it;
+- everyone else sees only what concerns public datasets.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 import ckan.authz as authz
+import ckan.model as model
 import ckan.plugins.toolkit as tk
 
-__all__: list[str] = []
+__all__ = [
+    "kpigov_dataset_compliance", "kpigov_org_compliance", "kpigov_ledger_list",
+    "kpigov_exemption_create", "kpigov_exemption_list", "kpigov_exemption_decide",
+]
 
 
 def is_evaluator(user: Any) -> bool:
@@ -19,3 +31,79 @@ def is_evaluator(user: Any) -> bool:
     if authz.is_sysadmin(name):
         return True
     return name in (tk.config.get("ckanext.kpigov.evaluators") or [])
+
+
+def _user(context: dict[str, Any]) -> str:
+    return context.get("user") or ""
+
+
+def can_see_dataset(context: dict[str, Any], package_id: str) -> bool:
+    """Whoever may read the dataset in CKAN, and evaluators."""
+    if is_evaluator(_user(context)):
+        return model.Package.get(package_id) is not None
+    try:
+        tk.check_access("package_show", dict(context), {"id": package_id})
+        return True
+    except (tk.NotAuthorized, tk.ObjectNotFound):
+        return False
+
+
+def can_edit_dataset(context: dict[str, Any], package_id: str) -> bool:
+    try:
+        tk.check_access("package_update", dict(context), {"id": package_id})
+        return True
+    except (tk.NotAuthorized, tk.ObjectNotFound):
+        return False
+
+
+def is_org_member(user: str, org_id: str, permission: str = "read") -> bool:
+    if not user:
+        return False
+    return bool(authz.has_user_permission_for_group_or_org(org_id, user, permission))
+
+
+def _package_ref(data_dict: dict[str, Any]) -> str:
+    return str(data_dict.get("id") or data_dict.get("package_id") or "")
+
+
+@tk.auth_allow_anonymous_access
+def kpigov_dataset_compliance(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Whoever may see the dataset may see its compliance."""
+    return {"success": can_see_dataset(context, _package_ref(data_dict))}
+
+
+@tk.auth_allow_anonymous_access
+def kpigov_ledger_list(context: dict[str, Any], data_dict: dict[str, Any]):
+    return {"success": can_see_dataset(context, _package_ref(data_dict))}
+
+
+@tk.auth_allow_anonymous_access
+def kpigov_org_compliance(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Open to all: the action leaves out private datasets for outsiders."""
+    return {"success": True}
+
+
+def kpigov_exemption_create(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Publishers (editors and admins of the dataset's organization)."""
+    return {"success": can_edit_dataset(context, _package_ref(data_dict))}
+
+
+def kpigov_exemption_list(context: dict[str, Any], data_dict: dict[str, Any]):
+    user = _user(context)
+    if is_evaluator(user):
+        return {"success": True}
+    org_id = data_dict.get("owner_org") or data_dict.get("organization_id")
+    if org_id:
+        org = model.Group.get(org_id)
+        return {"success": bool(org and is_org_member(user, org.id))}
+    ref = _package_ref(data_dict)
+    pkg = model.Package.get(ref) if ref else None
+    if pkg is None or not pkg.owner_org:
+        return {"success": False}
+    return {"success": is_org_member(user, pkg.owner_org)}
+
+
+def kpigov_exemption_decide(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Only evaluators approve or reject."""
+    return {"success": is_evaluator(_user(context)),
+            "msg": tk._("Only evaluators may decide on exemptions")}

@@ -1,0 +1,467 @@
+"""Actions: validate, check access once, call the engine or the model, return a dict."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, Optional
+
+import sqlalchemy as sa
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+
+from .. import fiscal
+from ..compliance import PeriodStatus
+from ..model import (EXEMPTION_REASONS, exemption_log_table, exemption_table,
+                     ledger_table)
+from . import data
+from .auth import is_evaluator, is_org_member
+
+__all__ = [
+    "kpigov_dataset_compliance", "kpigov_org_compliance", "kpigov_ledger_list",
+    "kpigov_exemption_create", "kpigov_exemption_list", "kpigov_exemption_decide",
+]
+
+MAX_LIST = 1000
+log = logging.getLogger(__name__)
+
+
+def _error(field: str, message: str) -> tk.ValidationError:
+    return tk.ValidationError({field: [message]})
+
+
+def _fiscal_year(data_dict: dict[str, Any], required: bool = False) -> int:
+    raw = data_dict.get("fiscal_year")
+    if raw in (None, ""):
+        if required:
+            raise _error("fiscal_year", tk._("Missing value"))
+        return fiscal.current_fiscal_year()
+    try:
+        return fiscal.validate_fiscal_year(raw)
+    except (ValueError, TypeError):
+        raise _error("fiscal_year", tk._(
+            "Fiscal year must be a Buddhist Era year from 2550 to next year, "
+            "e.g. {example}").format(example=fiscal.current_fiscal_year()))
+
+
+def _int(data_dict: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    raw = data_dict.get(key, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise _error(key, tk._("Must be a whole number"))
+    if not low <= value <= high:
+        raise _error(key, tk._("Must be between {low} and {high}").format(
+            low=low, high=high))
+    return value
+
+
+def _date(data_dict: dict[str, Any], key: str, required: bool = True) -> Optional[dt.date]:
+    raw = data_dict.get(key)
+    if raw in (None, ""):
+        if required:
+            raise _error(key, tk._("Missing value"))
+        return None
+    if isinstance(raw, dt.date):
+        return raw
+    try:
+        return fiscal.parse_date(str(raw))
+    except (ValueError, TypeError):
+        raise _error(key, tk._("Not a valid date (YYYY-MM-DD, C.E. or B.E.)"))
+
+
+def _text(data_dict: dict[str, Any], key: str, limit: int, required: bool = False) -> str:
+    raw = data_dict.get(key)
+    if raw in (None, ""):
+        if required:
+            raise _error(key, tk._("Missing value"))
+        return ""
+    if not isinstance(raw, str):
+        raise _error(key, tk._("Must be text"))
+    if len(raw) > limit:
+        raise _error(key, tk._("Must be at most {max} characters long").format(max=limit))
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in raw):
+        raise _error(key, tk._("Must not contain control characters"))
+    return raw
+
+
+def _package(ref: Any) -> model.Package:
+    if not ref or not isinstance(ref, str):
+        raise _error("id", tk._("Missing value"))
+    pkg = model.Package.get(ref)
+    if pkg is None or pkg.state == "deleted":
+        raise tk.ObjectNotFound(tk._("Dataset not found"))
+    return pkg
+
+
+def _period_dict(p: PeriodStatus) -> dict[str, Any]:
+    return {
+        "key": p.key, "start": p.start.isoformat(), "end": p.end.isoformat(),
+        "deadline": p.deadline.isoformat() if p.deadline else None,
+        "status": p.status, "cadence": p.cadence.key if p.cadence else None,
+        "fiscal_year": p.fiscal_year, "quarter": p.quarter,
+        "ledger_entries": list(p.entry_ids), "exemption_id": p.exemption_id,
+    }
+
+
+@tk.side_effect_free
+def kpigov_dataset_compliance(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Compliance of one dataset with its update cadence over a fiscal year.
+
+    :param id: the id or name of the dataset
+    :type id: string
+    :param fiscal_year: Buddhist Era fiscal year (Oct-Sep), e.g. 2568;
+        default the current one
+    :type fiscal_year: int
+
+    :returns: the periods with their status (on_time, late, missed,
+        upcoming, exempt, not_required), the ledger entries that decided
+        each, the tally and the compliance rate
+    :rtype: dictionary
+    """
+    pkg = _package(data_dict.get("id"))
+    tk.check_access("kpigov_dataset_compliance", context, {"id": pkg.id})
+    fy = _fiscal_year(data_dict)
+    info = data.org_datasets(ids=[pkg.id])
+    if not info:
+        raise tk.ObjectNotFound(tk._("Dataset not found"))
+    result = data.compliance_for(info, fy)[pkg.id]
+    tally = result.tally()
+    last = data.last_updates([pkg.id]).get(pkg.id)
+    return {
+        "id": pkg.id, "name": pkg.name, "fiscal_year": fy,
+        "cadence": {"unit": info[0].unit, "interval": info[0].interval},
+        "periods": [_period_dict(p) for p in result.periods],
+        "tally": tally.as_dict(), "rate": tally.rate,
+        "last_update": last.isoformat() if last else None,
+        "freshness": data.freshness_of(info[0].unit, info[0].interval, last),
+    }
+
+
+@tk.side_effect_free
+def kpigov_org_compliance(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Compliance of an organization's datasets per month of a fiscal year.
+
+    Private datasets are included only for members of the organization and
+    for evaluators.
+
+    :param id: the id or name of the organization
+    :type id: string
+    :param fiscal_year: Buddhist Era fiscal year, default the current one
+    :type fiscal_year: int
+    :param quarter: limit to one quarter (1-4; Q1 = Oct-Dec)
+    :type quarter: int
+
+    :returns: months, per-dataset month cells and rates, per-month rates,
+        the overall rate, and the lists of what is overdue and due soon
+    :rtype: dictionary
+    """
+    ref = data_dict.get("id")
+    org = model.Group.get(ref) if isinstance(ref, str) and ref else None
+    if org is None or not org.is_organization or org.state != "active":
+        raise tk.ObjectNotFound(tk._("Organization not found"))
+    tk.check_access("kpigov_org_compliance", context, {"id": org.id})
+    fy = _fiscal_year(data_dict)
+    quarter = data_dict.get("quarter")
+    if quarter not in (None, ""):
+        quarter = _int(data_dict, "quarter", 1, 1, 4)
+    else:
+        quarter = None
+    return org_compliance(org, fy, quarter, context.get("user") or "")
+
+
+def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
+                   user: str, today: Optional[dt.date] = None) -> dict[str, Any]:
+    today = today or fiscal.bangkok_today()
+    include_private = is_evaluator(user) or is_org_member(user, org.id)
+    datasets = data.org_datasets(org.id, include_private=include_private)
+    results = data.compliance_for(datasets, fy, today)
+    months = fiscal.fiscal_months(fy)
+    if quarter:
+        months = months[(quarter - 1) * 3: quarter * 3]
+    month_keys = ["%04d-%02d" % ym for ym in months]
+    last = data.last_updates([d.id for d in datasets])
+    rows = []
+    per_month: dict[str, dict[str, int]] = {k: {"on_time": 0, "late": 0, "missed": 0}
+                                            for k in month_keys}
+    totals = {"on_time": 0, "late": 0, "missed": 0, "exempt": 0, "upcoming": 0}
+    due_soon, overdue = [], []
+    for d in datasets:
+        res = results[d.id]
+        cells = res.by_month()
+        row_cells = {}
+        for (y, m), key in zip(months, month_keys):
+            cell = cells.get((y, m))
+            status = cell.status if cell else "not_required"
+            row_cells[key] = status
+            if status in per_month[key]:
+                per_month[key][status] += 1
+        periods = [p for p in res.periods
+                   if not quarter or p.quarter == quarter]
+        for p in periods:
+            if p.status in totals:
+                totals[p.status] += 1
+            if p.status == "upcoming" and p.deadline and \
+                    0 <= (p.deadline - today).days <= tk.config.get(
+                        "ckanext.kpigov.remind_days") and p.start <= today:
+                due_soon.append({"dataset": d.name, "title": d.title,
+                                 "period": p.key, "deadline": p.deadline.isoformat()})
+            if p.status == "missed":
+                overdue.append({"dataset": d.name, "title": d.title,
+                                "period": p.key,
+                                "deadline": p.deadline.isoformat() if p.deadline else None})
+        from ..compliance import tally as _tally
+        t = _tally(periods, bool(tk.config.get("ckanext.kpigov.count_late_as_on_time")))
+        when = last.get(d.id)
+        rows.append({
+            "id": d.id, "name": d.name, "title": d.title, "private": d.private,
+            "cadence": d.unit, "interval": d.interval, "months": row_cells,
+            "tally": t.as_dict(), "rate": t.rate,
+            "last_update": when.isoformat() if when else None,
+            "freshness": data.freshness_of(d.unit, d.interval, when),
+        })
+    month_rates = {}
+    for key, c in per_month.items():
+        due = c["on_time"] + c["late"] + c["missed"]
+        month_rates[key] = round(c["on_time"] / due, 4) if due else None
+    due_total = totals["on_time"] + totals["late"] + totals["missed"]
+    return {
+        "organization": {"id": org.id, "name": org.name, "title": org.title},
+        "fiscal_year": fy, "quarter": quarter, "months": month_keys,
+        "datasets": rows, "month_rates": month_rates, "totals": totals,
+        "rate": round(totals["on_time"] / due_total, 4) if due_total else None,
+        "due_soon": sorted(due_soon, key=lambda x: x["deadline"]),
+        "overdue": overdue, "includes_private": include_private,
+    }
+
+
+@tk.side_effect_free
+def kpigov_ledger_list(context: dict[str, Any], data_dict: dict[str, Any]):
+    """The data updates recorded for a dataset, newest first.
+
+    Who made each change is shown to members of the organization and to
+    evaluators only.
+
+    :param id: the id or name of the dataset
+    :type id: string
+    :param nature: only entries of this nature (new_data, correction, metadata)
+    :type nature: string
+    :param limit: at most this many entries (default 100, max 1000)
+    :type limit: int
+    :param offset: skip this many entries
+    :type offset: int
+    :rtype: dictionary with ``count`` and ``results``
+    """
+    pkg = _package(data_dict.get("id"))
+    tk.check_access("kpigov_ledger_list", context, {"id": pkg.id})
+    limit = _int(data_dict, "limit", 100, 1, MAX_LIST)
+    offset = _int(data_dict, "offset", 0, 0, 10 ** 9)
+    nature = data_dict.get("nature")
+    if nature not in (None, "", "new_data", "correction", "metadata"):
+        raise _error("nature", tk._("Unknown value"))
+    t = ledger_table
+    where = [t.c.package_id == pkg.id]
+    if nature:
+        where.append(t.c.nature == nature)
+    count = model.Session.execute(sa.select(sa.func.count()).select_from(t)
+                                  .where(*where)).scalar()
+    rows = model.Session.execute(sa.select(t).where(*where).order_by(
+        t.c.created.desc(), t.c.id).limit(limit).offset(offset)).fetchall()
+    user = context.get("user") or ""
+    show_users = is_evaluator(user) or (pkg.owner_org and is_org_member(user, pkg.owner_org))
+    names = {}
+    if show_users:
+        ids = {r.user_id for r in rows if r.user_id}
+        if ids:
+            names = dict(model.Session.query(model.User.id, model.User.name)
+                         .filter(model.User.id.in_(ids)).all())
+    results = []
+    for r in rows:
+        item = {"id": r.id, "resource_id": r.resource_id,
+                "created": r.created.isoformat(), "kind": r.kind,
+                "nature": r.nature, "source": r.source}
+        if show_users:
+            item["user"] = names.get(r.user_id)
+        results.append(item)
+    return {"count": count, "results": results}
+
+
+def _exemption_dict(r: Any) -> dict[str, Any]:
+    return {
+        "id": r.id, "package_id": r.package_id, "owner_org": r.owner_org,
+        "period_start": r.period_start.isoformat(), "period_end": r.period_end.isoformat(),
+        "reason": r.reason, "note": r.note, "status": r.status,
+        "requested_by": r.requested_by,
+        "requested_at": r.requested_at.isoformat() if r.requested_at else None,
+        "decided_by": r.decided_by,
+        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        "comment": r.comment,
+        "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+    }
+
+
+def _user_id(context: dict[str, Any]) -> Optional[str]:
+    obj = context.get("auth_user_obj")
+    if obj is not None and getattr(obj, "id", None):
+        return obj.id  # type: ignore[no-any-return]
+    user = model.User.get(context.get("user") or "")
+    return user.id if user else None
+
+
+def kpigov_exemption_create(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Ask for a dataset to be exempt from its cadence for some periods.
+
+    :param package_id: the id or name of the dataset
+    :type package_id: string
+    :param period_start: first day of the first exempt period (YYYY-MM-DD)
+    :type period_start: string
+    :param period_end: last day of the last exempt period (YYYY-MM-DD)
+    :type period_end: string
+    :param reason: discontinued, no_new_data, legal_hold, embargo or other
+    :type reason: string
+    :param note: the publisher's explanation (required for ``other``)
+    :type note: string
+
+    :returns: the request, status ``pending``
+    :rtype: dictionary
+    """
+    pkg = _package(data_dict.get("package_id") or data_dict.get("id"))
+    tk.check_access("kpigov_exemption_create", context, {"id": pkg.id})
+    start = _date(data_dict, "period_start")
+    end = _date(data_dict, "period_end")
+    assert start and end
+    errors: dict[str, list[str]] = {}
+    if end < start:
+        errors["period_end"] = [tk._("The end must not be before the start")]
+    if (end - start).days > 366:
+        errors["period_end"] = [tk._("An exemption may cover at most one year")]
+    reason = data_dict.get("reason")
+    if reason not in EXEMPTION_REASONS:
+        errors["reason"] = [tk._("Must be one of: {values}").format(
+            values=", ".join(EXEMPTION_REASONS))]
+    note = _text(data_dict, "note", 2000, required=(reason == "other"))
+    today = fiscal.bangkok_today()
+    closed_before = fiscal.fiscal_year_bounds(fiscal.current_fiscal_year(today))[0]
+    if end < closed_before:
+        errors["period_start"] = [tk._(
+            "These periods belong to a fiscal year that is already closed "
+            "and evaluated")]
+    if errors:
+        raise tk.ValidationError(errors)
+    now = dt.datetime.utcnow()
+    new_id = model.types.make_uuid()
+    user_id = _user_id(context)
+    model.Session.execute(exemption_table.insert().values(
+        id=new_id, package_id=pkg.id, owner_org=pkg.owner_org, period_start=start,
+        period_end=end, reason=reason, note=note, status="pending",
+        requested_by=user_id, requested_at=now))
+    model.Session.execute(exemption_log_table.insert().values(
+        id=model.types.make_uuid(), exemption_id=new_id, user_id=user_id, at=now,
+        action="request", status_before=None, status_after="pending", comment=note))
+    model.Session.commit()
+    row = model.Session.execute(sa.select(exemption_table).where(
+        exemption_table.c.id == new_id)).first()
+    return _exemption_dict(row)
+
+
+@tk.side_effect_free
+def kpigov_exemption_list(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Exemption requests of a dataset or of an organization.
+
+    :param package_id: the dataset (or)
+    :type package_id: string
+    :param owner_org: the organization id or name
+    :type owner_org: string
+    :param status: pending, approved or rejected
+    :type status: string
+    :returns: list of exemption dictionaries, each with its ``log``
+    :rtype: list
+    """
+    where = []
+    org_ref = data_dict.get("owner_org")
+    if org_ref:
+        org = model.Group.get(org_ref) if isinstance(org_ref, str) else None
+        if org is None:
+            raise tk.ObjectNotFound(tk._("Organization not found"))
+        tk.check_access("kpigov_exemption_list", context, {"owner_org": org.id})
+        where.append(exemption_table.c.owner_org == org.id)
+    else:
+        pkg = _package(data_dict.get("package_id") or data_dict.get("id"))
+        tk.check_access("kpigov_exemption_list", context, {"package_id": pkg.id})
+        where.append(exemption_table.c.package_id == pkg.id)
+    status = data_dict.get("status")
+    if status:
+        if status not in ("pending", "approved", "rejected"):
+            raise _error("status", tk._("Unknown value"))
+        where.append(exemption_table.c.status == status)
+    rows = model.Session.execute(sa.select(exemption_table).where(*where).order_by(
+        exemption_table.c.requested_at.desc())).fetchall()
+    logs: dict[str, list[dict[str, Any]]] = {}
+    if rows:
+        for lr in model.Session.execute(sa.select(exemption_log_table).where(
+                exemption_log_table.c.exemption_id.in_([r.id for r in rows])).order_by(
+                exemption_log_table.c.at)):
+            logs.setdefault(lr.exemption_id, []).append({
+                "user_id": lr.user_id, "at": lr.at.isoformat(), "action": lr.action,
+                "status_before": lr.status_before, "status_after": lr.status_after,
+                "comment": lr.comment})
+    return [dict(_exemption_dict(r), log=logs.get(r.id, [])) for r in rows]
+
+
+def kpigov_exemption_decide(context: dict[str, Any], data_dict: dict[str, Any]):
+    """Approve or reject an exemption request (evaluators only).
+
+    :param id: the exemption id
+    :type id: string
+    :param decision: ``approve`` or ``reject``
+    :type decision: string
+    :param comment: the evaluator's comment (required to reject)
+    :type comment: string
+    :param expires_at: date after which an approval no longer applies
+    :type expires_at: string
+
+    :returns: the updated exemption
+    :rtype: dictionary
+    """
+    tk.check_access("kpigov_exemption_decide", context, data_dict)
+    ref = data_dict.get("id")
+    if not isinstance(ref, str) or not ref:
+        raise _error("id", tk._("Missing value"))
+    decision = data_dict.get("decision")
+    if decision not in ("approve", "reject"):
+        raise _error("decision", tk._("Must be one of: {values}").format(
+            values="approve, reject"))
+    comment = _text(data_dict, "comment", 2000, required=(decision == "reject"))
+    expires = _date(data_dict, "expires_at", required=False)
+    status = "approved" if decision == "approve" else "rejected"
+    # Lock the row: two evaluators deciding at once are serialised, and
+    # both decisions stay in the log.
+    row = model.Session.execute(sa.select(exemption_table).where(
+        exemption_table.c.id == ref).with_for_update()).first()
+    if row is None:
+        raise tk.ObjectNotFound(tk._("Exemption not found"))
+    now = dt.datetime.utcnow()
+    user_id = _user_id(context)
+    model.Session.execute(exemption_table.update().where(
+        exemption_table.c.id == ref).values(
+        status=status, decided_by=user_id, decided_at=now, comment=comment,
+        expires_at=dt.datetime.combine(expires, dt.time()) if expires else None))
+    model.Session.execute(exemption_log_table.insert().values(
+        id=model.types.make_uuid(), exemption_id=ref, user_id=user_id, at=now,
+        action=decision, status_before=row.status, status_after=status,
+        comment=comment))
+    model.Session.commit()
+    # Compliance and freshness shown in search depend on exemptions.
+    _reindex(row.package_id)
+    fresh = model.Session.execute(sa.select(exemption_table).where(
+        exemption_table.c.id == ref)).first()
+    return _exemption_dict(fresh)
+
+
+def _reindex(package_id: str) -> None:
+    from ckan.lib import search
+    try:
+        search.rebuild(package_id)
+    except search.SearchError:
+        # the decision is stored; the index catches up on the next change
+        log.warning("could not reindex %s after an exemption decision", package_id)

@@ -1,0 +1,190 @@
+"""Load engine inputs from the portal in bulk and run the pure engines.
+
+Thin glue between CKAN's tables and the pure modules (cadence, compliance,
+fiscal). Queries are per organization, not per dataset, so a Compliance tab
+or a score for 127 organizations costs a handful of queries.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+import sqlalchemy as sa
+
+import ckan.model as model
+import ckan.plugins.toolkit as tk
+
+from .. import cadence as cadence_mod
+from .. import compliance as engine
+from .. import fiscal
+from ..model import cadence_history_table, exemption_table, ledger_table
+
+__all__ = ["DatasetInfo", "org_datasets", "compliance_for", "settings",
+           "freshness_of", "last_updates", "visible_private", "cadence_or_none"]
+
+
+@dataclass
+class DatasetInfo:
+    id: str
+    name: str
+    title: str
+    owner_org: Optional[str]
+    private: bool
+    created: dt.datetime
+    unit: Optional[str]
+    interval: Optional[str]
+
+
+def settings() -> dict[str, Any]:
+    overrides = tk.config.get("ckanext.kpigov.freshness_thresholds") or ""
+    thresholds = None
+    if overrides:
+        try:
+            thresholds = {k: tuple(v) for k, v in json.loads(overrides).items()}
+        except (ValueError, TypeError, AttributeError):
+            thresholds = None
+    return {
+        "grace_days": tk.config.get("ckanext.kpigov.grace_days"),
+        "count_late_as_on_time": tk.config.get("ckanext.kpigov.count_late_as_on_time"),
+        "count_corrections": tk.config.get("ckanext.kpigov.count_corrections"),
+        "thresholds": thresholds,
+    }
+
+
+def _field_value(pkg: model.Package, name: str) -> Optional[str]:
+    value = (pkg.extras or {}).get(name)
+    return None if value in (None, "") else str(value)
+
+
+def org_datasets(org_id: Optional[str] = None, include_private: bool = True,
+                 ids: Optional[Iterable[str]] = None) -> list[DatasetInfo]:
+    """Active datasets of one organization (or the given ids), with cadence."""
+    q = model.Session.query(model.Package).filter(
+        model.Package.state == "active", model.Package.type == "dataset")
+    if org_id is not None:
+        q = q.filter(model.Package.owner_org == org_id)
+    if ids is not None:
+        q = q.filter(model.Package.id.in_(list(ids)))
+    if not include_private:
+        q = q.filter(model.Package.private == sa.false())
+    out = []
+    for pkg in q.order_by(model.Package.title, model.Package.name):
+        out.append(DatasetInfo(
+            pkg.id, pkg.name, pkg.title or pkg.name, pkg.owner_org,
+            bool(pkg.private), pkg.metadata_created,
+            _field_value(pkg, "update_frequency_unit"),
+            _field_value(pkg, "update_frequency_interval")))
+    return out
+
+
+def cadence_or_none(unit: Optional[str], interval: Any) -> Optional[cadence_mod.Cadence]:
+    if not unit:
+        return None
+    try:
+        return cadence_mod.parse_cadence(unit, interval)
+    except ValueError:
+        return None
+
+
+def _histories(datasets: list[DatasetInfo]) -> dict[str, list[tuple[dt.datetime, Any]]]:
+    ids = [d.id for d in datasets]
+    rows = model.Session.execute(
+        sa.select(cadence_history_table.c.package_id, cadence_history_table.c.changed,
+                  cadence_history_table.c.unit_to, cadence_history_table.c.interval_to)
+        .where(cadence_history_table.c.package_id.in_(ids))
+        .order_by(cadence_history_table.c.changed)).fetchall() if ids else []
+    hist: dict[str, list[tuple[dt.datetime, Any]]] = defaultdict(list)
+    for pid, changed, unit, interval in rows:
+        hist[pid].append((changed, cadence_or_none(unit, interval)))
+    for d in datasets:
+        if not hist.get(d.id):
+            # Installed on existing data: the current cadence, since creation.
+            hist[d.id] = [(d.created, cadence_or_none(d.unit, d.interval))]
+        elif hist[d.id][0][0] > d.created:
+            # the first logged value was in force since creation
+            hist[d.id][0] = (d.created, hist[d.id][0][1])
+    return hist
+
+
+def _entries(ids: list[str], since: Optional[dt.datetime] = None
+             ) -> dict[str, list[engine.LedgerEntry]]:
+    if not ids:
+        return {}
+    q = sa.select(ledger_table.c.package_id, ledger_table.c.id,
+                  ledger_table.c.created, ledger_table.c.nature).where(
+        ledger_table.c.package_id.in_(ids))
+    if since is not None:
+        q = q.where(ledger_table.c.created >= since)
+    out: dict[str, list[engine.LedgerEntry]] = defaultdict(list)
+    for pid, eid, created, nature in model.Session.execute(q):
+        out[pid].append(engine.LedgerEntry(eid, created, nature))
+    return out
+
+
+def _exemptions(ids: list[str]) -> dict[str, list[engine.Exemption]]:
+    if not ids:
+        return {}
+    rows = model.Session.execute(sa.select(exemption_table).where(
+        exemption_table.c.package_id.in_(ids),
+        exemption_table.c.status == "approved")).fetchall()
+    out: dict[str, list[engine.Exemption]] = defaultdict(list)
+    for r in rows:
+        out[r.package_id].append(engine.Exemption(
+            r.period_start, r.period_end, r.expires_at, r.id))
+    return out
+
+
+def compliance_for(datasets: list[DatasetInfo], fiscal_year: int,
+                   today: Optional[dt.date] = None) -> dict[str, engine.ComplianceResult]:
+    """Compliance of each dataset over one fiscal year."""
+    today = today or fiscal.bangkok_today()
+    cfg = settings()
+    ids = [d.id for d in datasets]
+    start, _end = fiscal.fiscal_year_bounds(fiscal_year)
+    # entries a little before the year can satisfy nothing, but entries after
+    # the year can still make September late: load from the start.
+    entries = _entries(ids, dt.datetime.combine(start, dt.time()) - dt.timedelta(days=1))
+    hist = _histories(datasets)
+    exemptions = _exemptions(ids)
+    out = {}
+    for d in datasets:
+        out[d.id] = engine.evaluate_fiscal_year(
+            entries.get(d.id, []), hist[d.id], fiscal_year, today=today,
+            created=fiscal.local_date(d.created), exemptions=exemptions.get(d.id, []),
+            grace_days=cfg["grace_days"], count_corrections=cfg["count_corrections"],
+            count_late_as_on_time=cfg["count_late_as_on_time"])
+    return out
+
+
+def last_updates(ids: list[str]) -> dict[str, dt.datetime]:
+    """The latest new-data ledger entry per dataset."""
+    if not ids:
+        return {}
+    rows = model.Session.execute(
+        sa.select(ledger_table.c.package_id, sa.func.max(ledger_table.c.created))
+        .where(ledger_table.c.package_id.in_(ids),
+               ledger_table.c.nature == "new_data")
+        .group_by(ledger_table.c.package_id)).fetchall()
+    return {pid: when for pid, when in rows}
+
+
+def freshness_of(unit: Optional[str], interval: Any,
+                 last_update: Optional[dt.datetime],
+                 now: Optional[dt.datetime] = None) -> str:
+    cad = cadence_or_none(unit, interval)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return cadence_mod.freshness(cad, last_update, now, settings()["thresholds"])
+
+
+def visible_private(user_name: Optional[str], org_id: str) -> bool:
+    """May this user see the organization's private datasets?"""
+    from .auth import is_evaluator
+    if not user_name:
+        return False
+    if is_evaluator(user_name):
+        return True
+    import ckan.authz as authz
+    return bool(authz.has_user_permission_for_group_or_org(org_id, user_name, "read"))

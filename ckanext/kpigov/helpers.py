@@ -1,14 +1,145 @@
 """Template helpers (registered by the blanket decorator)."""
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Optional
 
 import ckan.plugins.toolkit as tk
 
-__all__ = ["kpigov_is_evaluator"]
+from . import cadence as cadence_mod
+from . import fiscal
+
+__all__ = [
+    "kpigov_is_evaluator", "kpigov_lang", "kpigov_format_date",
+    "kpigov_format_month", "kpigov_freshness_label", "kpigov_status_label",
+    "kpigov_cadence_label", "kpigov_dataset_panel", "kpigov_current_fiscal_year",
+    "kpigov_fiscal_year_label", "kpigov_percent", "kpigov_can_see_contacts",
+]
+
+STATUS_SYMBOLS = {"on_time": "✓", "late": "!", "missed": "✗", "upcoming": "…",
+                  "exempt": "E", "not_required": "–"}
 
 
 def kpigov_is_evaluator(user: Any = None) -> bool:
     """True for sysadmins and for users named in ckanext.kpigov.evaluators."""
     from .logic.auth import is_evaluator
-    return is_evaluator(user if user is not None else tk.current_user)
+    if user is None:
+        user = getattr(tk.current_user, "name", None)
+    return is_evaluator(user)
+
+
+def kpigov_lang() -> str:
+    try:
+        return tk.h.lang() or "en"
+    except Exception:  # outside a request
+        return tk.config.get("ckan.locale_default") or "en"
+
+
+def _to_date(value: Any) -> Optional[dt.date]:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return fiscal.local_date(value)
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).rstrip("Z")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return fiscal.parse_date(text[:10])
+        except ValueError:
+            return None
+    return fiscal.local_date(parsed)
+
+
+def kpigov_format_date(value: Any, lang: Optional[str] = None) -> str:
+    """'15 ม.ค. 2567' on Thai pages (Buddhist Era), '15 Jan 2024' in English."""
+    d = _to_date(value)
+    if d is None:
+        return ""
+    return fiscal.format_date(d, lang or kpigov_lang())
+
+
+def kpigov_format_month(key: str, lang: Optional[str] = None) -> str:
+    """'2024-01' → 'ม.ค. 2567' / 'Jan 2024'."""
+    try:
+        year, month = (int(x) for x in key.split("-")[:2])
+        return fiscal.format_month(year, month, lang or kpigov_lang())
+    except (ValueError, AttributeError):
+        return key
+
+
+def kpigov_current_fiscal_year() -> int:
+    return fiscal.current_fiscal_year()
+
+
+def kpigov_fiscal_year_label(fy: int, lang: Optional[str] = None) -> str:
+    return fiscal.format_fiscal_year(int(fy), lang or kpigov_lang())
+
+
+def kpigov_freshness_label(state: Optional[str]) -> str:
+    from .ledger import freshness_labels
+    return freshness_labels().get(state or "", state or "")
+
+
+def kpigov_status_label(status: str) -> str:
+    labels = {"on_time": tk._("On time"), "late": tk._("Late"),
+              "missed": tk._("Missed"), "upcoming": tk._("Upcoming"),
+              "exempt": tk._("Exempt"), "not_required": tk._("Not required")}
+    return labels.get(status, status)
+
+
+def kpigov_status_symbol(status: str) -> str:
+    return STATUS_SYMBOLS.get(status, "?")
+
+
+__all__.append("kpigov_status_symbol")
+
+
+def kpigov_cadence_label(unit: Any, interval: Any = None) -> str:
+    if not unit:
+        return tk._("Not declared")
+    try:
+        return cadence_mod.parse_cadence(unit, interval).describe(kpigov_lang())
+    except ValueError:
+        return str(unit)
+
+
+def kpigov_percent(rate: Optional[float]) -> str:
+    return "–" if rate is None else "%.1f%%" % (rate * 100)
+
+
+def kpigov_can_see_contacts(pkg_dict: dict[str, Any]) -> bool:
+    """Members of the dataset's organization and evaluators see emails/phones."""
+    from .logic.auth import is_evaluator, is_org_member
+    user = getattr(tk.current_user, "name", None)
+    if not user:
+        return False
+    if is_evaluator(user):
+        return True
+    org = pkg_dict.get("owner_org")
+    return bool(org and is_org_member(user, org))
+
+
+def kpigov_dataset_panel(pkg_dict: dict[str, Any]) -> dict[str, Any]:
+    """Everything the dataset's governance panel shows."""
+    from .completeness import dictionary_coverage, metadata_completeness
+    from .ledger import dataset_field
+    from .logic import data
+    unit = dataset_field(pkg_dict, "update_frequency_unit")
+    interval = dataset_field(pkg_dict, "update_frequency_interval")
+    last = data.last_updates([pkg_dict["id"]]).get(pkg_dict["id"])
+    stakeholders = pkg_dict.get("kpigov_stakeholders") or []
+    coverage = [dictionary_coverage(r) for r in pkg_dict.get("resources") or []]
+    described = [c for c in coverage if c["columns"]]
+    return {
+        "cadence": kpigov_cadence_label(unit, interval),
+        "freshness": data.freshness_of(unit, interval, last),
+        "last_update": last,
+        "stakeholders": stakeholders,
+        "coverage": coverage,
+        "coverage_share": (sum(c["described"] for c in described)
+                           / sum(c["columns"] for c in described)) if described else None,
+        "completeness": metadata_completeness(pkg_dict),
+    }

@@ -196,6 +196,16 @@ def index_fields(pkg_dict: dict[str, Any]) -> dict[str, Any]:
 
 
 def label_facets(search_results: dict[str, Any]) -> dict[str, Any]:
+    """Readable facet labels, and the live freshness of each result."""
+    from .logic import data
+    results = [r for r in search_results.get("results") or []
+               if isinstance(r, dict) and r.get("id")]
+    if results:
+        last = data.last_updates([r["id"] for r in results])
+        for r in results:
+            r["kpigov_freshness"] = data.freshness_of(
+                dataset_field(r, "update_frequency_unit"),
+                dataset_field(r, "update_frequency_interval"), last.get(r["id"]))
     facet = (search_results.get("search_facets") or {}).get("kpigov_freshness")
     if facet:
         labels = freshness_labels()

@@ -12,6 +12,7 @@ from . import model as _model  # noqa: F401  (tables defined at import)
 
 
 @tk.blanket.actions
+@tk.blanket.blueprints
 @tk.blanket.auth_functions
 @tk.blanket.config_declarations
 @tk.blanket.cli

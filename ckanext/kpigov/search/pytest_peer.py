@@ -25,16 +25,31 @@ def _upgrade(plugin: str, package) -> None:  # type: ignore[no-untyped-def]
         model.repo._alembic_ini = original
 
 
+def _reset_db() -> None:
+    """CKAN's reset, then the plugin tables back, as a portal has them."""
+    import ckan.tests.helpers as test_helpers
+    import ckanext.activity
+    import ckanext.kpigov
+
+    test_helpers.reset_db()
+    _upgrade("activity", ckanext.activity)
+    _upgrade("kpigov_pgsearch", ckanext.kpigov)
+    _upgrade("kpigov", ckanext.kpigov)
+
+
 class _Fixtures:
+    # ``reset_db`` is the callable behind clean_db, non_clean_db (reset once
+    # per session) and the tests that reset by hand: override it, and
+    # clean_db with it, so that every path re-creates our tables.
+    @pytest.fixture(scope="session")
+    def reset_db(self):  # type: ignore[no-untyped-def]
+        from ckan.tests import factories
+        factories.fake.unique.clear()
+        return _reset_db
+
     @pytest.fixture
     def clean_db(self, reset_db):  # type: ignore[no-untyped-def]
-        import ckanext.activity
-        import ckanext.kpigov
-
         reset_db()
-        _upgrade("activity", ckanext.activity)
-        _upgrade("kpigov_pgsearch", ckanext.kpigov)
-        _upgrade("kpigov", ckanext.kpigov)
 
 
 def pytest_configure(config):  # type: ignore[no-untyped-def]

@@ -41,11 +41,6 @@ NEVER = "ไม่มีการปรับปรุงหลังจาก�
 BKK = datetime.timezone(datetime.timedelta(hours=7))
 
 STEWARD_MISSING = {"diligent": 0.05, "good": 0.15, "mixed": 0.3, "lagging": 0.45}
-ROLE_TITLES = {
-    "owner": "ผู้อำนวยการ", "steward": "บริกรข้อมูล",
-    "custodian": "ผู้ดูแลระบบสารสนเทศ", "producer": "เจ้าหน้าที่ผู้จัดเก็บข้อมูล",
-    "user": "ผู้ใช้ข้อมูล",
-}
 
 
 # ---------------------------------------------------------------- calendar

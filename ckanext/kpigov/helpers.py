@@ -143,3 +143,13 @@ def kpigov_dataset_panel(pkg_dict: dict[str, Any]) -> dict[str, Any]:
                            / sum(c["columns"] for c in described)) if described else None,
         "completeness": metadata_completeness(pkg_dict),
     }
+
+
+# Feature modules keep their helpers apart; blanket registers __all__.
+from . import governance_helpers as _governance_helpers  # noqa: E402
+from . import score_helpers as _score_helpers  # noqa: E402
+
+for _module in (_governance_helpers, _score_helpers):
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)

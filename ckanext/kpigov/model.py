@@ -13,7 +13,10 @@ from ckan.model.meta import metadata
 
 __all__ = ["ledger_table", "cadence_history_table", "record_update",
            "exemption_table", "exemption_log_table", "reminder_table",
-           "NATURES", "KINDS", "EXEMPTION_REASONS"]
+           "governance_table", "stakeholder_table", "evidence_table",
+           "verification_table", "snapshot_table",
+           "NATURES", "KINDS", "EXEMPTION_REASONS", "GOVERNANCE_KINDS",
+           "USAGE_KINDS", "SHARING_KINDS", "VERIFICATION_DECISIONS"]
 
 NATURES = ("new_data", "correction", "metadata")
 KINDS = ("resource_create", "upload", "url_change", "datastore_upsert",
@@ -103,6 +106,109 @@ reminder_table = sa.Table(
     sa.Column("kind", sa.UnicodeText, primary_key=True),
     sa.Column("sent_at", sa.DateTime, nullable=False),
     sa.Column("recipients", sa.UnicodeText),
+    extend_existing=True,
+)
+
+# --- the agency's governance record (issue: governance metadata) ----------
+
+GOVERNANCE_KINDS = ("team", "plan")
+USAGE_KINDS = ("operations", "decision", "planning", "public_service", "report",
+               "other")
+SHARING_KINDS = ("online_service", "api", "exchange_bma", "exchange_external",
+                 "publication")
+VERIFICATION_DECISIONS = ("verified", "rejected")
+
+# One row per organization, fiscal year and kind:
+#  team: {"members": [{"name", "position", "role"}], "order_number",
+#         "order_date"}  + the appointment order document
+#  plan: {"summary", "target_datasets": [package ids]} + the plan document
+governance_table = sa.Table(
+    "kpigov_governance", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("owner_org", sa.UnicodeText, nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("kind", sa.UnicodeText, nullable=False),
+    sa.Column("data", JSONB, nullable=False, server_default="{}"),
+    sa.Column("document_url", sa.UnicodeText),
+    sa.Column("document_name", sa.UnicodeText),
+    sa.Column("status", sa.UnicodeText, nullable=False, server_default="pending"),
+    sa.Column("created", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.UnicodeText),
+    sa.Column("modified", sa.DateTime, nullable=False),
+    sa.Column("modified_by", sa.UnicodeText),
+    sa.UniqueConstraint("owner_org", "fiscal_year", "kind",
+                        name="kpigov_governance_org_fy_kind_key"),
+    extend_existing=True,
+)
+
+# The agency's register of people responsible for its data.
+stakeholder_table = sa.Table(
+    "kpigov_stakeholder", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("owner_org", sa.UnicodeText, nullable=False),
+    sa.Column("role", sa.UnicodeText, nullable=False),
+    sa.Column("name", sa.UnicodeText, nullable=False),
+    sa.Column("position", sa.UnicodeText),
+    sa.Column("agency", sa.UnicodeText),
+    sa.Column("email", sa.UnicodeText),
+    sa.Column("phone", sa.UnicodeText),
+    sa.Column("created", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.UnicodeText),
+    extend_existing=True,
+)
+
+# Usage evidence (KPI step 4) and sharing records (step 5) on a dataset.
+evidence_table = sa.Table(
+    "kpigov_evidence", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("owner_org", sa.UnicodeText, nullable=False),
+    sa.Column("package_id", sa.UnicodeText, nullable=False),
+    sa.Column("evidence_type", sa.UnicodeText, nullable=False),  # usage | sharing
+    sa.Column("kind", sa.UnicodeText, nullable=False),
+    sa.Column("description", sa.UnicodeText, nullable=False),
+    sa.Column("partner", sa.UnicodeText),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("url", sa.UnicodeText),
+    sa.Column("document_name", sa.UnicodeText),
+    sa.Column("status", sa.UnicodeText, nullable=False, server_default="pending"),
+    sa.Column("recorded_by", sa.UnicodeText),
+    sa.Column("created", sa.DateTime, nullable=False),
+    extend_existing=True,
+)
+
+# Every evaluator decision, never overwritten: who, when, on what, before
+# and after. object_type: governance | evidence | step; for a KPI step the
+# object_id is "<org id>:<fiscal year>:<step id>".
+verification_table = sa.Table(
+    "kpigov_verification", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("object_type", sa.UnicodeText, nullable=False),
+    sa.Column("object_id", sa.UnicodeText, nullable=False),
+    sa.Column("owner_org", sa.UnicodeText, nullable=False),
+    sa.Column("fiscal_year", sa.Integer),
+    sa.Column("decision", sa.UnicodeText, nullable=False),
+    sa.Column("comment", sa.UnicodeText),
+    sa.Column("before", JSONB),
+    sa.Column("after", JSONB),
+    sa.Column("user_id", sa.UnicodeText),
+    sa.Column("at", sa.DateTime, nullable=False),
+    extend_existing=True,
+)
+
+# Frozen quarter scores (KPI), stamped with the rubric and its version.
+snapshot_table = sa.Table(
+    "kpigov_snapshot", metadata,
+    sa.Column("id", sa.UnicodeText, primary_key=True, default=_uuid),
+    sa.Column("owner_org", sa.UnicodeText, nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("quarter", sa.Integer, nullable=False),
+    sa.Column("rubric_id", sa.UnicodeText, nullable=False),
+    sa.Column("rubric_version", sa.UnicodeText, nullable=False),
+    sa.Column("computed_at", sa.DateTime, nullable=False),
+    sa.Column("result", JSONB, nullable=False),
+    sa.UniqueConstraint("owner_org", "fiscal_year", "quarter",
+                        name="kpigov_snapshot_org_fy_q_key"),
     extend_existing=True,
 )
 

@@ -10,8 +10,10 @@ import ckan.plugins.toolkit as tk
 
 from . import exports, fiscal
 from .logic.action import org_compliance
+from .views_governance import kpigov_governance
+from .views_score import kpigov_score
 
-__all__ = ["kpigov"]
+__all__ = ["kpigov", "kpigov_governance", "kpigov_score"]
 
 kpigov = Blueprint("kpigov", __name__)
 

@@ -465,3 +465,13 @@ def _reindex(package_id: str) -> None:
     except search.SearchError:
         # the decision is stored; the index catches up on the next change
         log.warning("could not reindex %s after an exemption decision", package_id)
+
+
+# Feature modules keep their actions apart; blanket registers __all__.
+from . import governance_actions as _governance_actions  # noqa: E402
+from . import score_actions as _score_actions  # noqa: E402
+
+for _module in (_governance_actions, _score_actions):
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)

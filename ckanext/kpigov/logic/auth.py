@@ -107,3 +107,13 @@ def kpigov_exemption_decide(context: dict[str, Any], data_dict: dict[str, Any]):
     """Only evaluators approve or reject."""
     return {"success": is_evaluator(_user(context)),
             "msg": tk._("Only evaluators may decide on exemptions")}
+
+
+# Feature modules keep their auth functions apart; blanket registers __all__.
+from . import governance_auth as _governance_auth  # noqa: E402
+from . import score_auth as _score_auth  # noqa: E402
+
+for _module in (_governance_auth, _score_auth):
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)

@@ -1,0 +1,4 @@
+"""Template helpers for the governance feature (re-exported by helpers.py)."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""Auth functions for the score feature (re-exported by logic/auth.py)."""
+from __future__ import annotations
+
+__all__: list[str] = []

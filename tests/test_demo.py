@@ -150,8 +150,57 @@ def test_load_creates_a_portal_and_is_idempotent():
         {k: summary[k] for k in ("datasets", "resources", "ledger_entries")}
 
 
+@pytest.mark.ckan_config("ckan.plugins", "kpigov_pgsearch kpigov scheming_datasets")
+@pytest.mark.ckan_config("scheming.dataset_schemas",
+                         "ckanext.kpigov.schemas:dataset.yaml")
+@pytest.mark.ckan_config("scheming.presets", "ckanext.scheming:presets.json "
+                         "ckanext.kpigov.schemas:presets.yaml")
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+def test_load_fills_the_dataset_schema():
+    summary = demo.load(seed=1, n_datasets=12, today=TODAY)
+    assert summary["datasets"] == 12
+    show = tk.get_action("package_show")
+    pkg = show({"ignore_auth": True}, {"id": "pathumwan-elderly-community"})
+    assert pkg["data_type"] == "ข้อมูลสถิติ"
+    assert pkg["update_frequency_unit"] == "เดือน"
+    assert pkg["update_frequency_interval"] == "1"
+    assert pkg["data_category"] == "ข้อมูลสาธารณะ"
+    assert pkg["data_classification"] == "เปิดเผย"
+    assert pkg["geo_coverage"] == "เขตปทุมวัน"
+    assert pkg["data_format"] == ["CSV"] and pkg["data_language"] == ["ไทย"]
+    assert "พันธกิจหน่วยงาน" in pkg["objective"]
+    assert pkg["maintainer_email"].endswith("@bangkok.example")
+    assert pkg["kpigov_stakeholders"][0]["role"] == "owner"
+    assert (pkg["kpigov_target_fy"], pkg["kpigov_target_kind"]) == ("2569", "improved")
+    assert {t["name"] for t in pkg["tags"]} >= {"elderly", "community"}
+
+    dictionary = pkg["resources"][0]["kpigov_dictionary"]
+    entry = next(e for e in dictionary if e["column"] == "elderly_count")
+    assert entry["label_th"] == "จำนวนผู้สูงอายุ" and entry["type"] == "integer"
+
+    packages = [show({"ignore_auth": True}, {"id": p.id})
+                for p in model.Session.query(model.Package).filter_by(state="active")]
+    targets = [p for p in packages if p.get("kpigov_target_fy")]
+    assert len(targets) == len([a for a in AGENCIES if a["target"]]) == 6
+    for p in packages:
+        assert p["data_category"] == ("ข้อมูลใช้ภายใน" if p["private"]
+                                      else "ข้อมูลสาธารณะ")
+        assert any(s["role"] == "owner" for s in p["kpigov_stakeholders"])
+        assert all(r.get("kpigov_columns") for r in p["resources"])
+    # The loader's uploads and the cadence declared at creation are not
+    # left with today's date.
+    latest = model.Session.execute(sa.text(
+        "SELECT max(changed) FROM kpigov_cadence_history")).scalar()
+    assert latest is not None and latest.date() < TODAY.replace(year=TODAY.year - 1)
+
+
 @pytest.mark.skipif(not os.environ.get("KPIGOV_DEMO_FULL"),
                     reason="full-size demo: set KPIGOV_DEMO_FULL=1")
+@pytest.mark.ckan_config("ckan.plugins", "kpigov_pgsearch kpigov scheming_datasets")
+@pytest.mark.ckan_config("scheming.dataset_schemas",
+                         "ckanext.kpigov.schemas:dataset.yaml")
+@pytest.mark.ckan_config("scheming.presets", "ckanext.scheming:presets.json "
+                         "ckanext.kpigov.schemas:presets.yaml")
 @pytest.mark.usefixtures("clean_db", "with_plugins")
 def test_full_size_demo_loads_within_a_minute():
     summary = demo.load(seed=2567, n_datasets=60, today=TODAY)

@@ -40,6 +40,9 @@ HISTORY_MONTHS = 15          # months before today's month with history
 NEVER = "ไม่มีการปรับปรุงหลังจากการจัดเก็บข้อมูล"
 BKK = datetime.timezone(datetime.timedelta(hours=7))
 
+# Datasets holding personal data (kpigov_personal_data), by slug prefix.
+PERSONAL = ("anamai-communicable-disease-register", "pathumwan-complaints",
+            "bangrak-complaints", "chatuchak-tax-arrears")
 STEWARD_MISSING = {"diligent": 0.05, "good": 0.15, "mixed": 0.3, "lagging": 0.45}
 
 
@@ -312,6 +315,66 @@ def make_rows(resource: dict[str, Any], rng: random.Random,
     return header, [[row[h] for h in header] for row in rows]
 
 
+_DICT_TYPES = {"month": "date", "week": "date", "day": "date", "date": "date",
+               "year_be": "integer", "id": "code", "district": "code",
+               "subdistrict": "code", "choice": "code", "numbered": "code",
+               "const": "text", "int": "integer", "float": "number",
+               "lat": "number", "lon": "number", "phone": "text",
+               "pct": "number"}
+_DICT_NOTES = {
+    "month": "เดือนของข้อมูล รูปแบบ YYYY-MM (ค.ศ.)",
+    "week": "วันจันทร์ที่เริ่มต้นสัปดาห์ รูปแบบ YYYY-MM-DD (ค.ศ.)",
+    "day": "วันที่ของข้อมูล รูปแบบ YYYY-MM-DD (ค.ศ.)",
+    "date": "วันที่ของรายการ รูปแบบ YYYY-MM-DD (ค.ศ.)",
+    "year_be": "ปีพุทธศักราช",
+    "id": "รหัสอ้างอิงของรายการ ไม่ซ้ำกัน",
+    "district": "ชื่อเขตของกรุงเทพมหานคร",
+    "subdistrict": "ชื่อแขวง",
+    "lat": "ละติจูด WGS84 (EPSG:4326)",
+    "lon": "ลองจิจูด WGS84 (EPSG:4326)",
+}
+# Share of resources without a data dictionary, by agency profile.
+DICTIONARY_MISSING = {"diligent": 0.0, "good": 0.1, "mixed": 0.35, "lagging": 0.6}
+
+
+def _dictionary(spec: dict[str, Any], rows: list[list[Any]], profile: str,
+                rng: random.Random) -> list[dict[str, str]]:
+    """The resource's data dictionary (kpigov_dictionary), or none (a gap).
+
+    Some dictionaries describe only the first columns, so coverage varies.
+    """
+    if rng.random() < DICTIONARY_MISSING[profile]:
+        return []
+    cols = spec["columns"]
+    described = len(cols)
+    if profile != "diligent" and rng.random() < 0.2:
+        described = max(1, len(cols) // 2)
+    out = []
+    for i, col in enumerate(cols):
+        name, label, kind = col[0], col[1], col[2]
+        if i >= described:
+            out.append({"column": name})
+            continue
+        ctype = _DICT_TYPES.get(kind)
+        if ctype is None:      # part, rest, sum: as the column they derive from
+            ctype = "number" if rows and isinstance(rows[0][i], float) else "integer"
+        entry = {"column": name, "label_th": label, "type": ctype,
+                 "nullable": "false", "personal_data": "false"}
+        if "(" in label and label.endswith(")"):
+            entry["unit"] = label[label.rindex("(") + 1:-1]
+        elif kind == "pct":
+            entry["unit"] = "ร้อยละ"
+        if kind in _DICT_NOTES:
+            entry["description"] = _DICT_NOTES[kind]
+        elif kind in ("part", "rest", "sum", "pct"):
+            entry["description"] = "คำนวณจากคอลัมน์ " + ", ".join(
+                str(a) for a in col[3:] if isinstance(a, str))
+        if rows:
+            entry["example"] = str(rows[0][i])[:300]
+        out.append(entry)
+    return out
+
+
 def _resource_specs(template: dict[str, Any], seed: int, slug: str,
                     today: datetime.date) -> list[tuple[dict[str, Any], datetime.date]]:
     """The resources to upload and the day their data runs up to.
@@ -520,17 +583,25 @@ class _Loader:
         if template["unit"] == NEVER:
             last_year = first_year
         data_format = ["CSV"]
-        if template["type"] == "geo":
-            data_format = ["CSV", "GeoJSON"] if rng.random() < 0.3 else ["CSV"]
+        if template["type"] == "geo" and rng.random() < 0.4:
+            data_format = ["CSV", "Shapefile"]
+        elif template["type"] == "record" and rng.random() < 0.5:
+            data_format = ["Database", "CSV"]
+        objective = ["พันธกิจหน่วยงาน"]
+        if not private:
+            objective.append("เพื่อการให้บริการประชาชน")
+        if agency["key"] == "strategy":
+            objective.insert(0, "นโยบายรัฐบาล/ข้อสั่งการนายกรัฐมนตรี")
         maint = self.people.person(agency, "maintainer", rng.randint(0, 1))
         data: dict[str, Any] = {
             "name": slug,
             "title": _title(template, variant),
-            "notes": template["notes"],
+            "notes": "{}\n\nวัตถุประสงค์: {}".format(template["notes"],
+                                                    template["objective"]),
             "owner_org": org_id,
             "private": private,
             "license_id": "cc-by",
-            "tags": [{"name": t} for t in template["tags"]],
+            "tag_string": ",".join(template["tags"]),
             "maintainer": maint["name"],
             "maintainer_email": maint["email"],
             "author": agency["title"],
@@ -538,13 +609,14 @@ class _Loader:
             "data_type": DATA_TYPES[template["type"]],
             "update_frequency_unit": template["unit"],
             "update_frequency_interval": "1",
-            "data_category": "ข้อมูลใช้ภายใน" if private else "สาธารณะ",
+            "data_category": "ข้อมูลใช้ภายใน" if private else "ข้อมูลสาธารณะ",
             "data_classification": "ใช้ภายใน" if private else "เปิดเผย",
-            "objective": template["objective"],
+            "objective": objective,
             "geo_coverage": ("เขต" + district) if district else "กรุงเทพมหานคร",
             "data_source": template["source"],
             "data_format": data_format,
             "data_language": ["ไทย"],
+            "kpigov_personal_data": "true" if slug.startswith(PERSONAL) else "false",
             "first_year_of_data": str(first_year),
             "last_year_of_data": str(last_year),
             "kpigov_stakeholders": _stakeholders(agency, self.people, rng),
@@ -562,11 +634,10 @@ class _Loader:
             if self.drop_nested:
                 attempt = {k: v for k, v in attempt.items()
                            if not (isinstance(v, list) and v
-                                   and isinstance(v[0], dict))
-                           or k == "tags"}
+                                   and isinstance(v[0], dict))}
             if self.ascii_tags_only:
-                attempt["tags"] = [t for t in attempt["tags"]
-                                   if _core_tag_ok(t["name"])]
+                attempt["tag_string"] = ",".join(
+                    t for t in attempt["tag_string"].split(",") if _core_tag_ok(t))
             try:
                 return self.action("package_create", attempt)
             except tk.ValidationError as e:
@@ -577,7 +648,8 @@ class _Loader:
                     log.info("seed-demo: dataset schema has no nested fields; "
                              "kpigov_stakeholders left out")
                     self.drop_nested = retry = True
-                if "tags" in errors and not self.ascii_tags_only:
+                if ({"tags", "tag_string"} & set(errors)
+                        and not self.ascii_tags_only):
                     log.info("seed-demo: dataset schema rejects Thai tags; "
                              "keeping the English ones")
                     self.ascii_tags_only = retry = True
@@ -605,7 +677,7 @@ class _Loader:
                    "seed_key": f"{self.seed}:{slug}:{i}"}
             header, rows = make_rows(spec, rng, ctx)
             body = _csv_bytes(header, rows)
-            self.action("resource_create", {
+            data = {
                 "package_id": pkg["id"],
                 "name": spec["name"],
                 "description": "{} ({} แถว) {}".format(
@@ -614,12 +686,33 @@ class _Loader:
                 "mimetype": "text/csv",
                 "url": spec["file"],
                 "url_type": "upload",
-                "upload": FileStorage(stream=io.BytesIO(body),
-                                      filename=spec["file"],
-                                      content_type="text/csv"),
-            })
+                "kpigov_columns": ",".join(header),
+            }
+            dictionary = _dictionary(spec, rows, agency["profile"], rng)
+            if dictionary:
+                data["kpigov_dictionary"] = dictionary
+            self.create_resource(data, body, spec["file"])
             self.created["resources"] += 1
         return self.action("package_show", {"id": pkg["id"]}), True
+
+    def create_resource(self, data: dict[str, Any], body: bytes,
+                        filename: str) -> None:
+        for _attempt in range(2):
+            attempt = dict(data, upload=FileStorage(
+                stream=io.BytesIO(body), filename=filename,
+                content_type="text/csv"))
+            if self.drop_nested:
+                attempt.pop("kpigov_dictionary", None)
+            try:
+                self.action("resource_create", attempt)
+                return
+            except tk.ValidationError:
+                model.Session.rollback()
+                if self.drop_nested or "kpigov_dictionary" not in data:
+                    raise
+                log.info("seed-demo: dataset schema has no nested fields; "
+                         "kpigov_dictionary left out")
+                self.drop_nested = True
 
     def backdate(self, pkg: dict[str, Any]) -> None:
         """Make a dataset created by this run look as old as its history.
@@ -706,6 +799,11 @@ def _summary(loader: _Loader, slugs: list[str], started: float) -> dict[str, Any
         "users": users,
         "created": dict(loader.created),
         "target_fiscal_year": loader.target_fy,
+        # What the active dataset schema would not take (nothing when the
+        # kpigov scheming schema is enabled and accepts Thai tags).
+        "left_out": [label for flag, label in (
+            (loader.drop_nested, "kpigov_stakeholders/kpigov_dictionary"),
+            (loader.ascii_tags_only, "Thai tags")) if flag],
         "history": f"{_add_months(loader.today, -HISTORY_MONTHS)} .. {loader.today}",
         "demo_password": DEMO_PASSWORD,
         "seconds": round(time.monotonic() - started, 1),

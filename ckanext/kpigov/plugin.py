@@ -7,7 +7,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
-from . import ledger
+from . import ledger, privacy
 from . import model as _model  # noqa: F401  (tables defined at import)
 
 
@@ -45,8 +45,14 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         return ledger.index_fields(pkg_dict)
 
+    def after_dataset_show(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        privacy.strip_contacts(pkg_dict, context)
+
     def after_dataset_search(self, search_results: dict[str, Any],
                              search_params: dict[str, Any]) -> dict[str, Any]:
+        for result in search_results.get("results") or []:
+            if isinstance(result, dict):
+                privacy.strip_contacts(result, None)
         return ledger.label_facets(search_results)
 
     # IFacets

@@ -160,3 +160,26 @@ def test_thai_error_messages(app):
     res = app.post("/th/api/3/action/package_create", json=data,
                    headers={"Authorization": sysadmin["token"]}, status=409)
     assert res.json["error"]["maintainer_email"] == ["อีเมลไม่ถูกต้อง"]
+
+
+def test_contacts_reach_members_but_not_the_public(app):
+    member = factories.UserWithToken()
+    outsider = factories.UserWithToken()
+    org = factories.Organization(users=[{"name": member["name"], "capacity": "member"}])
+    helpers.call_action("package_create", **valid_dataset(org))
+    url = "/api/3/action/package_show?id=elderly-pathumwan"
+    for headers in ({}, {"Authorization": outsider["token"]}):
+        shown = app.get(url, headers=headers).json["result"]
+        people = shown["kpigov_stakeholders"]
+        assert people[0]["name"] == "ผู้อำนวยการเขต"
+        assert all("email" not in p and "phone" not in p for p in people)
+        found = app.get("/api/3/action/package_search?q=elderly", headers=headers)
+        result = found.json["result"]["results"][0]
+        assert all("email" not in p for p in result["kpigov_stakeholders"])
+        page = app.get("/dataset/elderly-pathumwan", headers=headers).body
+        assert "director@pathumwan.example" not in page
+    shown = app.get(url, headers={"Authorization": member["token"]}).json["result"]
+    assert shown["kpigov_stakeholders"][0]["email"] == "director@pathumwan.example"
+    page = app.get("/dataset/elderly-pathumwan",
+                   headers={"Authorization": member["token"]}).body
+    assert "director@pathumwan.example" in page

@@ -20,6 +20,7 @@ checks' progress (for display: the score counts a step as met or not).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -263,7 +264,7 @@ def dictionary_coverage(facts: Mapping[str, Any], params: Mapping[str, Any]
         actions = [_action("dictionary_missing")]
     else:
         # columns still to describe to reach the threshold
-        short = max(1, -(-int(need * columns) // 100) - described)
+        short = max(1, math.ceil(need * columns / 100 - 1e-9) - described)
         actions = [_action("dictionary_low", short)]
     return result("dictionary_coverage", met, described, columns, "columns",
                   [_ds_evidence(d, "%d/%d" % (d.get("dict_described") or 0,

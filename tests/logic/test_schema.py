@@ -82,6 +82,17 @@ def test_round_trip_every_field():
     assert patched["kpigov_stakeholders"] == shown["kpigov_stakeholders"]
 
 
+def test_thai_tags_are_accepted():
+    org = factories.Organization()
+    created = helpers.call_action("package_create", **valid_dataset(
+        org, tag_string="ผู้สูงอายุ,สวัสดิการ,elderly"))
+    assert sorted(t["name"] for t in created["tags"]) == [
+        "elderly", "ผู้สูงอายุ", "สวัสดิการ"]
+    with pytest.raises(logic.ValidationError):
+        helpers.call_action("package_create", **valid_dataset(
+            org, name="bad-tags", tag_string="ok,<script>"))
+
+
 def test_normalises_english_and_short_values():
     org = factories.Organization()
     created = helpers.call_action("package_create", **valid_dataset(

@@ -16,8 +16,12 @@ from .. import cadence as cadence_mod
 __all__ = [
     "kpigov_text", "kpigov_email", "kpigov_phone", "kpigov_be_year",
     "kpigov_cadence_unit", "kpigov_cadence_interval", "kpigov_data_category",
-    "kpigov_unique_column",
+    "kpigov_unique_column", "tag_name_validator", "kpigov_tag_string_convert",
 ]
+
+# Thai vowel and tone marks are Unicode marks (Mn/Mc), which CKAN's \w-only
+# tag rule rejects: "ผู้สูงอายุ" would be refused.
+_TAG = re.compile(r"^[\w \-.\u0E00-\u0E7F]*$", re.UNICODE)
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
@@ -145,3 +149,30 @@ def kpigov_unique_column(key: Any, data: dict[Any, Any],
             errors[key].append(tk._("Duplicate column name: {name}").format(
                 name=str(value)[:120]))
             return
+
+
+def tag_name_validator(value: Any, context: Any) -> Any:
+    """CKAN's tag rule, extended to Thai script (replaces the core one)."""
+    if not _TAG.match(value):
+        raise Invalid(tk._(
+            'Tag "%s" can only contain alphanumeric characters, spaces (" "), '
+            'hyphens ("-"), underscores ("_") or dots (".")') % value)
+    return value
+
+
+def kpigov_tag_string_convert(key: Any, data: dict[Any, Any],
+                              errors: dict[Any, Any], context: Any) -> Any:
+    """CKAN's tag_string_convert with the Thai-aware tag rule."""
+    from ckan.logic.validators import tag_length_validator
+    value = data[key]
+    if isinstance(value, str):
+        tags = [t.strip() for t in value.split(",") if t.strip()]
+    else:
+        tags = value or []
+    current = max([int(k[1]) for k in data.keys()
+                   if len(k) == 3 and k[0] == "tags"] + [-1])
+    for num, tag in enumerate(tags, start=current + 1):
+        data[("tags", num, "name")] = tag
+    for tag in tags:
+        tag_length_validator(tag, context)
+        tag_name_validator(tag, context)

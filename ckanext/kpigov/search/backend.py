@@ -27,7 +27,9 @@ import ckan.plugins as p
 from ckan.common import config
 from ckan.lib.search.common import SearchError, SearchQueryError
 from ckan.lib.search.index import PackageSearchIndex
-from ckan.lib.search.query import PackageSearchQuery, VALID_SOLR_PARAMETERS
+from ckan.lib.search.query import (
+    MAGIC_FIELD_RE, QUERY_PARSER_RE, PackageSearchQuery, VALID_SOLR_PARAMETERS,
+    _get_local_query_parser)
 
 from . import lucene
 from .compiler import Compiler
@@ -70,6 +72,75 @@ def _text_of(value: Any) -> str:
 def _clean(text: str) -> str:
     # PostgreSQL text cannot hold NUL; other control chars are harmless.
     return text.replace("\x00", "")
+
+
+def _solr_date(value: Any) -> Optional[str]:
+    """A date as Solr stores and returns it: UTC, milliseconds, ``Z``.
+
+    Solr's date fields keep millisecond precision and print the fraction
+    only when it is not zero (``2014-06-10T08:24:12.782Z``,
+    ``2014-06-10T08:24:12Z``).
+    """
+    if isinstance(value, datetime.datetime):
+        date = value
+    else:
+        try:
+            date = parse_date(str(value))
+        except (ParserError, ValueError, OverflowError):
+            return None
+    if date.tzinfo:
+        date = date.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    millis = date.microsecond // 1000
+    text = date.replace(microsecond=0).isoformat()
+    return text + (".%03dZ" % millis if millis else "Z")
+
+
+def _check_query_parsers(query: dict[str, Any]) -> None:
+    """Reject local parameters and magic fields as CKAN does before Solr.
+
+    Same checks, same order, same messages as ``PackageSearchQuery.run``;
+    ``fq`` is checked with ``fq_list`` appended, as CKAN merges them.
+    """
+    def check(param: str, value: Any) -> None:
+        if not isinstance(value, str):
+            return
+        value = value.strip()
+        if re.search(MAGIC_FIELD_RE, value):
+            raise SearchError(
+                f"Magic fields are not supported in param '{param}'.")
+        match = QUERY_PARSER_RE.findall(value)
+        if match:
+            if len(match) > 1:
+                raise SearchError(
+                    f"Query parsers are not supported in param '{param}'.")
+            if not value.startswith("{!"):
+                raise SearchError(
+                    "Local parameters must be defined at the beginning of "
+                    f"param '{param}'.")
+            if _get_local_query_parser(value) not in config.get(
+                    "ckan.search.solr_allowed_query_parsers", []):
+                raise SearchError(
+                    f"Local parameters are not supported in param '{param}'.")
+
+    merged_fq: list[Any] = []
+    if "fq" in query:
+        merged_fq.append(query["fq"])
+    merged_fq.extend(query.get("fq_list", []) or [])
+    items = list(query.items())
+    if "fq" not in query:
+        items.append(("fq", merged_fq))
+    for param, value in items:
+        if param == "fq":
+            value = merged_fq
+        if isinstance(value, str):
+            check(param, value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, list):
+                    for sub in item:
+                        check(param, sub)
+                else:
+                    check(param, item)
 
 
 def _site_id() -> str:
@@ -168,20 +239,18 @@ class PgPackageSearchIndex(PackageSearchIndex):
             if key.endswith("_date"):
                 if not value:
                     continue
-                try:
-                    date = parse_date(str(value))
-                    value = date.isoformat() + ("" if date.tzinfo else "Z")
-                except (ParserError, ValueError, OverflowError):
+                value = _solr_date(value)
+                if value is None:
                     log.warning("%r: %r value of %r is not a valid date",
-                                pkg_dict.get("id"), key, value)
+                                pkg_dict.get("id"), key, pkg_dict[key])
                     continue
             clean[key] = value
         pkg_dict = clean
         if pkg_dict.get("title"):
             pkg_dict["title"] = pkg_dict["title"].lstrip()
         for key in ("metadata_created", "metadata_modified"):
-            if pkg_dict.get(key) and not str(pkg_dict[key]).endswith("Z"):
-                pkg_dict[key] = str(pkg_dict[key]) + "Z"
+            if pkg_dict.get(key):
+                pkg_dict[key] = _solr_date(pkg_dict[key]) or pkg_dict[key]
         pkg_dict["site_id"] = _site_id()
         pkg_dict["index_id"] = hashlib.md5(
             ("%s%s" % (pkg_dict["id"], _site_id())).encode()).hexdigest()
@@ -322,6 +391,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
         if not set(query.keys()) <= VALID_SOLR_PARAMETERS:
             invalid = sorted(set(query.keys()) - VALID_SOLR_PARAMETERS)
             raise SearchQueryError("Invalid search parameters: %s" % invalid)
+        _check_query_parsers(query)
 
         q = query.get("q")
         if not q or q in ('""', "''"):

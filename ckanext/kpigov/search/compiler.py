@@ -22,7 +22,11 @@ __all__ = ["Compiler"]
 
 # Fields Solr tokenizes (text fields): matched word by word, not exactly.
 TEXT_FIELDS = {"title", "notes", "res_name", "res_description", "author",
-               "maintainer", "title_ngram"}
+               "maintainer"}
+# Solr's text_ngram copies of name and title (package_autocomplete): grams of
+# 2 to 10 characters, lower-cased; the query side is split on whitespace.
+NGRAM_FIELDS = {"title_ngram": "title", "name_ngram": "name"}
+NGRAM_MIN, NGRAM_MAX = 2, 10
 DATE_COLUMNS = {"metadata_modified", "metadata_created"}
 _ASCII = re.compile(r"^[\x00-\x7f]*$")
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -155,6 +159,8 @@ class Compiler:
         if field == "permission_labels":
             return "d.permission_labels && CAST(%s AS text[])" % self.param(
                 [term.value])
+        if field in NGRAM_FIELDS:
+            return self.ngram(term, NGRAM_FIELDS[field])
         if field in TEXT_FIELDS:
             col = "lower(COALESCE((d.fields -> %s)::text, ''))" % self.param(field)
             tsv = "to_tsvector('english', COALESCE((d.fields -> %s)::text, ''))" \
@@ -169,6 +175,28 @@ class Compiler:
                         self.param(_like_escape(term.value) + "%")))
         return "d.fields @> CAST(%s AS jsonb)" % self.param(
             json.dumps({field: [term.value]}, ensure_ascii=False))
+
+    def ngram(self, term: lucene.Term, source: str) -> str:
+        """Substring match of each query word, as Solr's n-gram field does.
+
+        A word shorter or longer than the grams Solr indexes matches nothing
+        there; the same here.
+        """
+        if term.kind == "exists":
+            return "d.fields ? %s" % self.param(source)
+        words = term.value.lower().split()
+        if not words:
+            return "FALSE"
+        conds = []
+        for word in words:
+            if not NGRAM_MIN <= len(word) <= NGRAM_MAX:
+                return "FALSE"
+            conds.append(
+                "EXISTS (SELECT 1 FROM jsonb_array_elements_text(d.fields -> %s)"
+                " x WHERE lower(x) LIKE %s)" % (
+                    self.param(source),
+                    self.param("%" + _like_escape(word) + "%")))
+        return " AND ".join(conds)
 
     def range(self, node: lucene.Range) -> str:
         lo_op = ">=" if node.include_low else ">"
@@ -227,11 +255,12 @@ class Compiler:
             bits = part.split()
             if not bits:
                 continue
-            if len(bits) > 2 or (len(bits) == 2 and bits[1].lower() not in (
-                    "asc", "desc")):
+            # Solr wants "field asc|desc" for every clause: a bare field is
+            # an error there ("Missing sort order"), and CKAN reports it.
+            if len(bits) != 2 or bits[1].lower() not in ("asc", "desc"):
                 raise SearchQueryError('Invalid "sort" parameter')
             field = bits[0]
-            direction = bits[1].upper() if len(bits) == 2 else "ASC"
+            direction = bits[1].upper()
             if field == "score":
                 if score_sql == "0":
                     continue  # no free text: every score is equal

@@ -182,6 +182,14 @@ def _tokenize(text: str) -> list[_Tok]:
             buf.append(ch)
             j += 1
         word = "".join(buf)
+        # Lucene skips whitespace between a field name and its colon
+        # ("field : value" is "field:value").
+        k = j
+        while k < n and text[k].isspace():
+            k += 1
+        if k > j and k < n and text[k] == ":" and word and \
+                word not in ("AND", "OR", "NOT") and _FIELD_RE.fullmatch(word):
+            j = k
         if j < n and text[j] == ":" and word:
             if word in ("_query_", "_val_"):
                 raise QuerySyntaxError(

@@ -5,6 +5,8 @@ import logging
 
 import ckan.plugins as p
 from ckan.lib import search
+from ckan.lib.search import index as search_index
+from ckan.lib.search import query as search_query
 
 from . import model as _model  # noqa: F401  (define the table before any test reflects)
 from .backend import PgPackageSearchIndex, PgPackageSearchQuery
@@ -27,6 +29,11 @@ def install() -> None:
     # (group dataset counts, tag pages, bulk updates): point those too.
     search.PackageSearchIndex = PgPackageSearchIndex  # type: ignore[misc]
     search.PackageSearchQuery = PgPackageSearchQuery  # type: ignore[misc]
+    # ... and by their home modules (ckan.lib.search.index.PackageSearchIndex
+    # and ckan.lib.search.query.PackageSearchQuery): without this, such code
+    # would talk to a Solr that is not there.
+    search_index.PackageSearchIndex = PgPackageSearchIndex  # type: ignore[misc]
+    search_query.PackageSearchQuery = PgPackageSearchQuery  # type: ignore[misc]
 
 
 class PgSearchPlugin(p.SingletonPlugin):

@@ -57,3 +57,23 @@ def pytest_configure(config):  # type: ignore[no-untyped-def]
     # pytest_ckan), and for a fixture name the last registered definition
     # wins: register ours now, after CKAN's, so that it overrides.
     config.pluginmanager.register(_Fixtures(), "kpigov_peer_fixtures")
+
+
+# Settings of CKAN's own test-core.ini that its search tests rely on and that
+# our test.ini does not carry (it is the portal's, not CKAN's).
+CKAN_TEST_CORE_SETTINGS = {
+    "ckan.extra_resource_fields": ["alt_url"],
+}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):  # type: ignore[no-untyped-def]
+    # After pytest_ckan has loaded test.ini and taken its snapshot of the
+    # config (restored before every test): add the settings to both.
+    import ckan.model as model
+    from ckan.common import config
+    from ckan.tests.pytest_ckan import ckan_setup
+
+    config.update(CKAN_TEST_CORE_SETTINGS)
+    ckan_setup._config = config.copy()
+    model.Resource.extra_columns = None

@@ -8,7 +8,7 @@ import ckan.plugins.toolkit as tk
 __all__ = [
     "kpigov_governance_choices", "kpigov_governance_label",
     "kpigov_can_edit_governance", "kpigov_dictionary_rows",
-    "kpigov_dictionary_fields",
+    "kpigov_dictionary_fields", "kpigov_dictionary_coverage",
 ]
 
 
@@ -76,3 +76,11 @@ def kpigov_dictionary_fields() -> list[dict[str, str]]:
     from .helpers import kpigov_lang
     thai = kpigov_lang().startswith("th")
     return [{"key": k, "label": th if thai else en} for k, th, en in DICTIONARY_FIELDS]
+
+
+def kpigov_dictionary_coverage(resource: dict[str, Any]) -> dict[str, Any]:
+    """Share of the resource's actual columns the dictionary describes."""
+    from .completeness import dictionary_coverage
+    from .dictionary import _as_rows
+    return dictionary_coverage(dict(
+        resource, kpigov_dictionary=_as_rows(resource.get("kpigov_dictionary"))))

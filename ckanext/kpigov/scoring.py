@@ -571,6 +571,7 @@ def present(result: Mapping[str, Any], level: str, lang: str = "en") -> dict[str
     out["rubric"] = dict(result["rubric"], title=result["rubric"]["title_th" if th
                                                                 else "title_en"])
     names = result.get("dataset_refs") or {}
+    org_name = (result.get("organization") or {}).get("name", "")
     steps = []
     for s in result["steps"]:
         step = {k: v for k, v in s.items() if k != "checks"}
@@ -582,7 +583,7 @@ def present(result: Mapping[str, Any], level: str, lang: str = "en") -> dict[str
         for c in s["checks"]:
             item = {k: v for k, v in c.items() if k not in ("evidence", "actions")}
             if full:
-                item["evidence"] = list(c["evidence"])
+                item["evidence"] = [_linked(e, org_name) for e in c["evidence"]]
                 acts = []
                 for a in c["actions"]:
                     act = dict(a, text=action_text(a, lang))
@@ -603,6 +604,17 @@ def present(result: Mapping[str, Any], level: str, lang: str = "en") -> dict[str
         out["target_refs"] = [t for t in result.get("target_refs") or []
                               if not t.get("private")]
         out["targets"] = [t["id"] for t in out["target_refs"]]
+    return out
+
+
+def _linked(item: Mapping[str, Any], org_name: str) -> dict[str, Any]:
+    """Documents stored by the governance pages are served from there."""
+    out = dict(item)
+    url = out.get("url")
+    if url and not str(url).startswith(("http://", "https://", "/")) and \
+            out.get("kind") in ("governance", "evidence"):
+        out["url"] = "/organization/%s/governance/document/%s/%s" % (
+            org_name, out["kind"], out["id"])
     return out
 
 

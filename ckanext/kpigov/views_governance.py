@@ -16,6 +16,7 @@ import json
 import os
 from typing import Any, Optional
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, send_file
 
 import ckan.model as model
@@ -25,11 +26,13 @@ from . import exports, fiscal
 from .completeness import field as pkg_field
 from .completeness import stakeholder
 from .logic import data
+from .model import evidence_table, governance_table
 
 kpigov_governance = Blueprint("kpigov_governance", __name__)
 
 MEMBER_FIELDS = ("name", "position", "role", "email", "phone")
 BLANK_MEMBER_ROWS = 3
+_VERIFY_TABLES = {"governance": governance_table, "evidence": evidence_table}
 
 
 def _context() -> dict[str, Any]:
@@ -155,9 +158,12 @@ def _record_form(id: str, kind: str) -> Any:
     errors: dict[str, Any] = {}
     record = _show(org, fy, kind)
     values: dict[str, Any] = dict((record or {}).get("data") or {})
-    if record:
-        values["document_url"] = record["document_url"]
+    if record and record["document_url"]:
+        values["document_link"] = record["document_url"]
         values["document_name"] = record["document_name"]
+        if not _stored_name("governance", record["id"]) or \
+                record["document_url"] == _stored_name("governance", record["id"]):
+            values["document_url"] = record["document_url"]  # an external link
     if tk.request.method == "POST":
         form = _form()
         form.update({"owner_org": org.id, "fiscal_year": fy, "kind": kind})
@@ -169,7 +175,7 @@ def _record_form(id: str, kind: str) -> Any:
                 and not form.get("clear_document"):
             form.pop("document_url", None)  # keep the stored document
         if record and record["document_url"] == form.get("document_url"):
-            form.pop("document_url", None)  # the link to the stored file
+            form.pop("document_url", None)  # unchanged
         try:
             _action("kpigov_governance_update", form)
         except tk.ValidationError as exc:
@@ -253,8 +259,7 @@ def evidence(id: str) -> Any:
         except tk.ValidationError as exc:
             errors = exc.error_dict
             values = {k: v for k, v in form.items() if k != "document_upload"}
-            if "package_id" in errors or "url" in errors:
-                pass
+            values["kind_%s" % form.get("evidence_type")] = form["kind"]
         else:
             tk.h.flash_success(tk._("Saved"))
             return _back(org, fy)
@@ -291,13 +296,9 @@ def verify(id: str) -> Any:
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only evaluators may verify governance records and evidence"))
     form = {k: tk.request.form.get(k) for k in ("object_type", "id", "decision", "comment")}
-    table = {"governance": "kpigov_governance", "evidence": "kpigov_evidence"}
-    # the record must belong to this organization's page
-    from .model import evidence_table, governance_table
-    import sqlalchemy as sa
-    t = {"governance": governance_table, "evidence": evidence_table}.get(
-        form["object_type"] or "")
-    if t is None or table.get(form["object_type"] or "") is None:
+    # the record must belong to the organization whose page posted it
+    t = _VERIFY_TABLES.get(form["object_type"] or "")
+    if t is None:
         tk.abort(400, tk._("Unknown record type"))
     row = model.Session.execute(sa.select(t.c.owner_org).where(
         t.c.id == (form["id"] or ""))).first()
@@ -342,8 +343,6 @@ def document(id: str, object_type: str, object_id: str) -> Any:
 
 
 def _stored_name(object_type: str, object_id: str) -> Optional[str]:
-    import sqlalchemy as sa
-    from .model import evidence_table, governance_table
     if object_type == "governance":
         row = model.Session.execute(sa.select(governance_table.c.document_url).where(
             governance_table.c.id == object_id)).first()

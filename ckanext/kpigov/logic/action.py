@@ -221,9 +221,12 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
             "freshness": data.freshness_of(d.unit, d.interval, when),
         })
     month_rates = {}
+    current = "%04d-%02d" % (today.year, today.month)
     for key, c in per_month.items():
         due = c["on_time"] + c["late"] + c["missed"]
-        month_rates[key] = round(c["on_time"] / due, 4) if due else None
+        # months that have not started have no rate, whatever the cells say
+        month_rates[key] = round(c["on_time"] / due, 4) if due and key <= current \
+            else None
     due_total = totals["on_time"] + totals["late"] + totals["missed"]
     return {
         "organization": {"id": org.id, "name": org.name, "title": org.title},

@@ -13,6 +13,11 @@ from .backend import PgPackageSearchIndex, PgPackageSearchQuery
 
 log = logging.getLogger(__name__)
 
+# With this plugin there is no Solr by design: CKAN's start-up probe of Solr
+# would log a connection traceback on every command. Keep only real errors.
+logging.getLogger("ckan.lib.search.common").setLevel(logging.CRITICAL)
+logging.getLogger("pysolr").setLevel(logging.CRITICAL)
+
 
 def install() -> None:
     """Point CKAN's search registries at the PostgreSQL implementations.

@@ -207,8 +207,9 @@ def window(fiscal_year: int, quarter: Optional[int] = None,
     grace = int(tk.config.get("ckanext.kpigov.grace_days") or 0)
     as_of = min(today, end)
     judged = min(today, end + dt.timedelta(days=grace + 1))
+    # elapsed months only: a month counts once it has ended
     months = ["%04d-%02d" % ym for ym in fiscal.fiscal_months(fiscal_year)
-              if fiscal.month_bounds(*ym)[1] <= end]
+              if fiscal.month_bounds(*ym)[1] <= end and fiscal.month_bounds(*ym)[1] < today]
     return {"fiscal_year": fiscal_year, "quarter": quarter, "start": start, "end": end,
             "as_of": as_of, "judged": judged, "months": months}
 

@@ -345,9 +345,11 @@ def kpigov_step_verify(context: dict[str, Any], data_dict: dict[str, Any]):
            "object_id": "%s:%s:%s" % (org.id, fy, step_id), "owner_org": org.id,
            "fiscal_year": fy, "decision": decision, "comment": comment or None,
            "before": before, "after": after, "user_id": user.id if user else None,
-           "at": dt.datetime.utcnow()}
+           # the database clock (UTC, microseconds): the latest decision wins
+           "at": sa.func.timezone("UTC", sa.func.clock_timestamp())}
     # An insert only: concurrent decisions never overwrite each other.
-    model.Session.execute(verification_table.insert().values(**row))
+    row["at"] = model.Session.execute(verification_table.insert().values(**row)
+                                      .returning(verification_table.c.at)).scalar()
     if not context.get("defer_commit"):
         model.Session.commit()
     return {"id": row["id"], "organization": org.name, "fiscal_year": fy,

@@ -17,6 +17,7 @@ import re
 from typing import Any, Optional
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from dateutil.parser import ParserError, parse as parse_date
 
 import ckan.lib.navl.dictization_functions as df
@@ -145,6 +146,33 @@ def _check_query_parsers(query: dict[str, Any]) -> None:
 
 def _site_id() -> str:
     return config.get("ckan.site_id") or "default"
+
+
+_UPSERT: Optional[Any] = None
+
+
+def _upsert_statement() -> Any:
+    """The document upsert, built once: a reindex runs it for every dataset
+    and compiling an ORM insert each time costs more than executing it."""
+    global _UPSERT
+    if _UPSERT is None:
+        cols = ["id", "site_id", "name", "title_string", "title_text",
+                "metadata_created", "metadata_modified", "permission_labels",
+                "fields", "search_text", "doc", "data_dict",
+                "validated_data_dict"]
+        tsv = " || ".join(
+            "setweight(to_tsvector('english'::regconfig, :tsv_%s), '%s')"
+            % (w.lower(), w) for w in "ABCD")
+        sql = ("INSERT INTO kpigov_search_doc (%s, tsv, indexed_at) "
+               "VALUES (%s, %s, now()) ON CONFLICT (id) DO UPDATE SET %s"
+               % (", ".join(cols), ", ".join(":" + c for c in cols), tsv,
+                  ", ".join("%s = excluded.%s" % (c, c)
+                            for c in cols[1:] + ["tsv", "indexed_at"])))
+        _UPSERT = sa.text(sql).bindparams(
+            sa.bindparam("fields", type_=JSONB),
+            sa.bindparam("doc", type_=JSONB),
+            sa.bindparam("permission_labels", type_=ARRAY(sa.UnicodeText)))
+    return _UPSERT
 
 
 class PgPackageSearchIndex(PackageSearchIndex):
@@ -296,15 +324,6 @@ class PgPackageSearchIndex(PackageSearchIndex):
         search_text = _clean(" ".join(
             [weight_a, weight_b, weight_c, weight_d]).lower())
 
-        def ts(expr_text: str, weight: str) -> Any:
-            return sa.func.setweight(
-                sa.func.to_tsvector(sa.literal_column("'english'::regconfig"),
-                                    _clean(expr_text)[:200000]),
-                sa.literal_column("'%s'::\"char\"" % weight))
-
-        tsv = ts(weight_a, "A").op("||")(ts(weight_b, "B")).op("||")(
-            ts(weight_c, "C")).op("||")(ts(weight_d, "D"))
-
         def when(key: str) -> Optional[datetime.datetime]:
             value = doc.get(key)
             if not value:
@@ -314,7 +333,6 @@ class PgPackageSearchIndex(PackageSearchIndex):
             except (ParserError, ValueError, OverflowError):
                 return None
 
-        from .model import search_doc_table as t
         row = {
             "id": doc["id"], "site_id": _site_id(), "name": name,
             "title_string": _clean(doc.get("title_string") or ""),
@@ -326,14 +344,10 @@ class PgPackageSearchIndex(PackageSearchIndex):
             "doc": json.loads(json.dumps(doc, default=str).replace("\\u0000", "")),
             "data_dict": _clean(data_dict or ""),
             "validated_data_dict": _clean(validated or ""),
+            "tsv_a": _clean(weight_a)[:200000], "tsv_b": _clean(weight_b)[:200000],
+            "tsv_c": _clean(weight_c)[:200000], "tsv_d": _clean(weight_d)[:200000],
         }
-        from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(t).values(tsv=tsv, indexed_at=sa.func.now(), **row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.c.id],
-            set_={c: stmt.excluded[c] for c in list(row) + ["tsv", "indexed_at"]
-                  if c != "id"})
-        model.Session.execute(stmt)
+        model.Session.execute(_upsert_statement(), row)
 
     def delete_package(self, pkg_dict: dict[str, Any]) -> None:
         from .model import search_doc_table as t

@@ -14,6 +14,8 @@ def upgrade(plugin: str, package=ckanext.kpigov) -> None:
     """Apply a plugin's alembic migrations, as `ckan db upgrade -p` does."""
     ini = os.path.join(os.path.dirname(package.__file__), "migration",
                        plugin, "alembic.ini")
+    if not os.path.exists(ini):
+        return  # e.g. CKAN 2.10 keeps the activity table in core
     original = model.repo._alembic_ini
     model.repo._alembic_ini = ini
     try:

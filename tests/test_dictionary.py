@@ -132,6 +132,31 @@ def test_dictionary_csv_and_json_are_safe():
 
 # --- with the portal ------------------------------------------------------
 
+SCHEMING = [
+    pytest.mark.ckan_config("ckan.plugins", "kpigov_pgsearch kpigov scheming_datasets"),
+    pytest.mark.ckan_config("scheming.dataset_schemas",
+                            "ckanext.kpigov.schemas:dataset.yaml"),
+    pytest.mark.ckan_config("scheming.presets",
+                            "ckanext.scheming:presets.json "
+                            "ckanext.kpigov.schemas:presets.yaml"),
+]
+
+
+def schema_dataset(org, **kw):
+    data = dict(owner_org=org["id"], title="ผู้สูงอายุ", notes="จำนวนผู้สูงอายุ",
+                maintainer="ฝ่ายพัฒนาชุมชน", maintainer_email="c@bma.example",
+                update_frequency_unit="เดือน", update_frequency_interval="1",
+                data_category="ข้อมูลสาธารณะ")
+    data.update(kw)
+    return helpers.call_action("package_create", **data)
+
+
+def with_scheming(fn):
+    for mark in SCHEMING:
+        fn = mark(fn)
+    return fn
+
+
 @pytest.mark.usefixtures("clean_db", "with_plugins")
 def test_prefill_from_the_stored_upload_and_datastore_skipped(monkeypatch):
     """A resource uploaded earlier is read back from the portal's storage."""
@@ -174,15 +199,17 @@ def test_datastore_dictionary_labels_used(monkeypatch):
     assert dictionary_coverage(resource)["share"] == 0.5
 
 
+@with_scheming
 @pytest.mark.usefixtures("clean_db", "with_plugins")
 def test_dictionary_downloads_and_resource_page(app):
     org = factories.Organization()
-    ds = factories.Dataset(owner_org=org["id"], name="elderly")
-    res = factories.Resource(package_id=ds["id"], url="http://example.com/e.csv",
-                             kpigov_columns=["community", "count"],
-                             kpigov_dictionary=[
-                                 {"column": "community", "label_th": "ชุมชน<script>x</script>"},
-                                 {"column": "count"}])
+    ds = schema_dataset(org, name="elderly")
+    res = helpers.call_action(
+        "resource_create", package_id=ds["id"], url="http://example.com/e.csv",
+        kpigov_columns=["community", "count"],
+        kpigov_dictionary=[{"column": "community", "label_th": "ชุมชน<script>x</script>"},
+                           {"column": "count"}])
+    assert res["kpigov_columns"] == ["community", "count"]
     csv_res = app.get("/dataset/elderly/resource/%s/dictionary.csv" % res["id"])
     assert csv_res.status_code == 200
     assert "ชุมชน<script>x</script>" in csv_res.body  # CSV is data, not HTML
@@ -194,16 +221,18 @@ def test_dictionary_downloads_and_resource_page(app):
     assert "<script>x</script>" not in page.body
     assert "1 / 2" in page.body  # coverage against the actual columns
     assert app.get("/dataset/elderly/resource/nope/dictionary.csv").status_code == 404
-    other = factories.Dataset(owner_org=org["id"], name="other")
+    other = schema_dataset(org, name="other")
     assert app.get("/dataset/%s/resource/%s/dictionary.json"
                    % (other["name"], res["id"])).status_code == 404
 
 
+@with_scheming
 @pytest.mark.usefixtures("clean_db", "with_plugins")
 def test_private_dictionary_needs_access(app):
     org = factories.Organization()
-    ds = factories.Dataset(owner_org=org["id"], private=True)
-    res = factories.Resource(package_id=ds["id"], url="http://example.com/e.csv",
-                             kpigov_dictionary=[{"column": "a"}])
+    ds = schema_dataset(org, name="secret-ds", private=True)
+    res = helpers.call_action("resource_create", package_id=ds["id"],
+                              url="http://example.com/e.csv",
+                              kpigov_dictionary=[{"column": "a"}])
     assert app.get("/dataset/%s/resource/%s/dictionary.json"
                    % (ds["name"], res["id"])).status_code == 404

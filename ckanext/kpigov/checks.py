@@ -209,7 +209,8 @@ def stakeholders_named(facts: Mapping[str, Any], params: Mapping[str, Any]) -> d
     evidence = [{"kind": "stakeholder", "label": p["name"], "role": p.get("role")}
                 for p in people[:20]]
     evidence += [_ds_evidence(d) for d in named_targets]
-    return result("stakeholders_named", met, len(people), max(1, len(people)), "people",
+    done = len(people) if people else (1 if met else 0)
+    return result("stakeholders_named", met, done, max(1, len(people)), "people",
                   evidence, [] if met else [_action("stakeholders_missing")])
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "kpigov_text", "kpigov_email", "kpigov_phone", "kpigov_be_year",
     "kpigov_cadence_unit", "kpigov_cadence_interval", "kpigov_data_category",
     "kpigov_unique_column", "tag_name_validator", "kpigov_tag_string_convert",
+    "kpigov_boolean",
 ]
 
 # Thai vowel and tone marks are Unicode marks (Mn/Mc), which CKAN's \w-only
@@ -176,3 +177,17 @@ def kpigov_tag_string_convert(key: Any, data: dict[Any, Any],
     for tag in tags:
         tag_length_validator(tag, context)
         tag_name_validator(tag, context)
+
+
+def kpigov_boolean(value: Any, context: Any) -> Any:
+    """Yes/no: true/false, yes/no, 1/0, ใช่/ไม่ใช่; anything else is an error."""
+    if value is missing or value is None or value == "":
+        return value
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text in ("true", "yes", "1", "on", "ใช่"):
+        return True
+    if text in ("false", "no", "0", "off", "ไม่ใช่"):
+        return False
+    raise Invalid(tk._("Must be yes or no"))

@@ -110,6 +110,45 @@ def test_prefill_unreadable_or_other_files_leave_the_resource():
     assert resource == {"name": "x"}
 
 
+def test_empty_form_rows_are_replaced_by_the_prefill():
+    resource = {"kpigov_dictionary": [{"column": "", "label_th": ""}]}
+    dictionary.prefill(resource, FileStorage(io.BytesIO(b"a,b\n"), filename="x.csv"))
+    assert resource["kpigov_dictionary"] == [{"column": "a"}, {"column": "b"}]
+
+
+@pytest.fixture
+def local_server():
+    """A CSV served on 127.0.0.1 (no external network in tests)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = read("elderly_cp874.csv")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % server.server_port
+    server.shutdown()
+
+
+@pytest.mark.usefixtures("ckan_config")
+@pytest.mark.ckan_config("ckanext.kpigov.dictionary_fetch", "true")
+def test_linked_csv_fetched_when_the_portal_allows_it(local_server):
+    resource = {"id": "r1", "url": local_server + "/elderly.csv", "format": "CSV"}
+    dictionary.prefill(resource)
+    assert resource["kpigov_columns"] == THAI_HEADER
+
+
 def test_external_urls_are_not_fetched_by_default(monkeypatch):
     import requests
 
@@ -236,3 +275,42 @@ def test_private_dictionary_needs_access(app):
                               kpigov_dictionary=[{"column": "a"}])
     assert app.get("/dataset/%s/resource/%s/dictionary.json"
                    % (ds["name"], res["id"])).status_code == 404
+
+
+@with_scheming
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+def test_prefill_as_the_resource_hook_stores_columns_and_dictionary(monkeypatch):
+    """The contract plugin.py wires: before_resource_create/update → prefill."""
+    import ckan.plugins as p
+    from ckan.logic.action import create, update
+
+    class Hook(p.IResourceController):  # the interface supplies the other hooks
+        def before_resource_create(self, context, resource):
+            dictionary.prefill(resource, resource.get("upload"))
+
+        def before_resource_update(self, context, current, resource):
+            dictionary.prefill(resource, resource.get("upload"))
+
+    real = p.PluginImplementations
+
+    def implementations(interface):
+        found = list(real(interface))
+        return found + [Hook()] if interface is p.IResourceController else found
+    monkeypatch.setattr(create.plugins, "PluginImplementations", implementations)
+    monkeypatch.setattr(update.plugins, "PluginImplementations", implementations)
+    org = factories.Organization()
+    ds = schema_dataset(org, name="elderly")
+    res = helpers.call_action(
+        "resource_create", package_id=ds["id"], url="elderly.csv", format="CSV",
+        upload=FileStorage(io.BytesIO(read("elderly_cp874.csv")), filename="elderly.csv"))
+    assert res["kpigov_columns"] == THAI_HEADER
+    assert [r["column"] for r in res["kpigov_dictionary"]] == THAI_HEADER
+    # a described dictionary survives a new upload; the columns follow the file
+    described = [dict(r, label_en="x") for r in res["kpigov_dictionary"]]
+    res = helpers.call_action(
+        "resource_update", id=res["id"], url="v2.xlsx", format="XLSX",
+        kpigov_dictionary=described,
+        upload=FileStorage(io.BytesIO(xlsx([["ชุมชน", "ปี"]])), filename="v2.xlsx"))
+    assert res["kpigov_columns"] == ["ชุมชน", "ปี"]
+    assert len(res["kpigov_dictionary"]) == 4
+    assert dictionary_coverage(res)["undescribed"] == ["ปี"]

@@ -110,6 +110,7 @@ def test_tab_dates_in_buddhist_era_and_gaps(app, portal):
     seed(portal)
     page = app.get("/th/organization/pathumwan/governance?fy=%d" % FY)
     assert "15 ม.ค. 2567" in page.body
+    assert "คณะทำงานธรรมาภิบาลข้อมูล" in page.body  # compiled Thai catalog
     empty = app.get("/organization/pathumwan/governance?fy=2566")
     assert empty.body.count("kpigov-gap") >= 3
     assert app.get("/organization/pathumwan/governance?fy=abc").status_code == 400

@@ -67,3 +67,184 @@ def refresh_index() -> None:
     from . import jobs
     stats = jobs.refresh_index()
     click.echo("datasets: {datasets}, re-indexed: {reindexed}".format(**stats))
+
+
+# --- KPI scoring (issue 5) -------------------------------------------------
+
+def _score_scope(fy: int | None, orgs: tuple[str, ...]) -> tuple[int, list]:
+    """The fiscal year (default the current one) and the organizations
+    (default all active ones); unknown names stop with a message."""
+    import ckan.model as model
+    import sqlalchemy as sa
+    from . import fiscal
+    year = fy or fiscal.current_fiscal_year()
+    try:
+        fiscal.validate_fiscal_year(year)
+    except ValueError as exc:
+        raise click.UsageError(str(exc))
+    if orgs:
+        found = []
+        for ref in orgs:
+            org = model.Group.get(ref)
+            if org is None or not org.is_organization or org.state != "active":
+                raise click.UsageError("organization not found: %s" % ref)
+            found.append(org)
+        return year, found
+    return year, model.Session.query(model.Group).filter(
+        model.Group.is_organization == sa.true(), model.Group.state == "active"
+    ).order_by(model.Group.name).all()
+
+
+def _with_request(fn):  # type: ignore[no-untyped-def]
+    """Translations and helpers need a request context (English, as CLI)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        app = click.get_current_context().meta.get("flask_app")
+        if app is None:
+            return fn(*args, **kwargs)
+        with app.test_request_context():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+def _scoring_errors(fn):  # type: ignore[no-untyped-def]
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        from . import scoring
+        from .rubric import RubricError
+        try:
+            return fn(*args, **kwargs)
+        except (scoring.ScoreInputError, RubricError) as exc:
+            raise click.ClickException(str(exc))
+    return wrapper
+
+
+_fy_option = click.option("--fy", type=int, default=None,
+                          help="Buddhist Era fiscal year (default: the current one).")
+_org_option = click.option("--org", "orgs", multiple=True,
+                           help="Organization name or id (repeatable; default: all).")
+
+
+@kpigov.command("score")
+@_fy_option
+@click.option("--quarter", type=click.IntRange(1, 4), default=None,
+              help="Score as at the end of this quarter (default: the year to date).")
+@_org_option
+@click.option("--rubric", default=None, help="Rubric id (default: the year's).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_with_request
+@_scoring_errors
+def score_cmd(fy: int | None, quarter: int | None, orgs: tuple[str, ...],
+              rubric: str | None, as_json: bool) -> None:
+    """Compute the KPI 5.2 score of organizations (nothing is stored)."""
+    import json as _json
+    import time
+    from . import scoring
+    year, found = _score_scope(fy, orgs)
+    started = time.perf_counter()
+    results = scoring.score_orgs(found, year, quarter, rubric)
+    took = time.perf_counter() - started
+    if as_json:
+        click.echo(_json.dumps([scoring.present(r, "full") for r in results.values()],
+                               ensure_ascii=False, indent=1, default=str))
+        return
+    for org in found:
+        r = results[org.id]
+        steps = "".join("✓" if s["met"] else "·" for s in r["steps"])
+        click.echo("%-40s %7.3f%%  points %-8s weighted %6.3f  %s%s" % (
+            org.name[:40], r["performance"], r["points"] if r["points"] is not None else "-",
+            r["weighted_score"], steps, "  (provisional)" if r["provisional"] else ""))
+    first = next(iter(results.values()), None)
+    if first:
+        click.echo("rubric %s (version %s); %d organization(s) in %.2f s" % (
+            first["rubric"]["id"], first["rubric"]["version"], len(results), took))
+
+
+@kpigov.command("snapshot")
+@_fy_option
+@click.option("--quarter", type=click.IntRange(1, 4), default=None,
+              help="Quarter to freeze (default: the current quarter of the year).")
+@_org_option
+@click.option("--rubric", default=None, help="Rubric id (default: the year's).")
+@_with_request
+@_scoring_errors
+def snapshot_cmd(fy: int | None, quarter: int | None, orgs: tuple[str, ...],
+                 rubric: str | None) -> None:
+    """Freeze quarter scores (one transaction; re-running replaces them)."""
+    from . import scoring
+    year, found = _score_scope(fy, orgs)
+    q = quarter or scoring.current_quarter(year)
+    results = scoring.snapshot(found, year, q, rubric)
+    first = next(iter(results.values()), None)
+    click.echo("snapshot FY %s Q%s: %d organization(s)%s" % (
+        year, q, len(results), ", rubric %s (version %s)" % (
+            first["rubric"]["id"], first["rubric"]["version"]) if first else ""))
+
+
+@kpigov.command("export")
+@_fy_option
+@click.option("--quarter", type=click.IntRange(1, 4), default=None)
+@click.option("--org", "org", default=None,
+              help="One organization's form (default: every organization).")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "json"]),
+              default="xlsx", show_default=True)
+@click.option("--kind", default=None, help="Only organizations of this kind.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: the export's own name).")
+@_with_request
+@_scoring_errors
+def export_cmd(fy: int | None, quarter: int | None, org: str | None, fmt: str,
+               kind: str | None, output: str | None) -> None:
+    """Write the evaluation form (Thai headers, rubric id and version stamped)."""
+    import ckan.plugins.toolkit as tk
+    from .logic.score_actions import org_score, score_rows
+    from .views_score import org_file, overview_file
+    site_user = tk.get_action("get_site_user")({"ignore_auth": True}, {})["name"]
+    if org:
+        year, found = _score_scope(fy, (org,))
+        body, _mime, name = org_file(org_score(found[0], year, quarter, site_user), fmt)
+    else:
+        year, _all = _score_scope(fy, ())
+        try:
+            data = score_rows(year, quarter, site_user, kind)
+        except tk.ValidationError as exc:
+            raise click.ClickException(str(exc.error_dict))
+        body, _mime, name = overview_file(data, fmt)
+    path = output or name
+    with open(path, "wb") as out:
+        out.write(body)
+    click.echo("wrote %s (%d bytes)" % (path, len(body)))
+
+
+@kpigov.group("rubric")
+def rubric_group() -> None:
+    """KPI rubrics."""
+
+
+@rubric_group.command("check")
+@click.argument("files", nargs=-1, type=click.Path())
+def rubric_check(files: tuple[str, ...]) -> None:
+    """Validate rubric files (default: every configured rubric and override).
+
+    Prints one line per file; exits 1 on the first invalid one, naming the
+    file, the key and the problem.
+    """
+    from . import scoring
+    from .rubric import RubricError, load_rubric
+    try:
+        if files:
+            for path in files:
+                r = load_rubric(path)
+                click.echo("ok %s: %s (version %s, %d steps)" % (
+                    path, r.id, r.version, len(r.steps)))
+        else:
+            for rid, r in sorted(scoring.check_rubrics().items()):
+                click.echo("ok %s: %s (version %s, %d steps)" % (
+                    r.source, rid, r.version, len(r.steps)))
+    except RubricError as exc:
+        click.echo("error: %s" % exc, err=True)
+        raise SystemExit(1)

@@ -33,7 +33,8 @@ MAX_COLUMNS = 500
 MAX_HEADER_BYTES = 256 * 1024  # a header row is never longer than this
 _ENCODINGS = ("utf-8-sig", "cp874", "tis-620")
 _CSV_FORMATS = {"csv", "tsv", "txt", "text/csv"}
-_XLSX_FORMATS = {"xlsx", "xlsm", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+_XLSX_FORMATS = {"xlsx", "xlsm",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 # Order and Thai/English headers of the dictionary downloads.
 DICTIONARY_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -280,7 +281,9 @@ def prefill(resource: dict[str, Any], upload: Any = None) -> dict[str, Any]:
         if not columns:
             return resource
         resource["kpigov_columns"] = columns
-        if not _as_rows(resource.get("kpigov_dictionary")):
+        # an empty form row (no column name) does not count as a dictionary
+        if not [r for r in _as_rows(resource.get("kpigov_dictionary"))
+                if str(r.get("column") or "").strip()]:
             known = {r["column"]: r for r in ds_rows}
             seen: set[str] = set()
             rows = []

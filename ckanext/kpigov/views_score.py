@@ -216,6 +216,12 @@ def _send(body: bytes, mimetype: str, name: str) -> Response:
 
 
 def _org_export(result: dict[str, Any], format: str) -> Response:
+    return _send(*org_file(result, format))
+
+
+def org_file(result: dict[str, Any], format: str) -> tuple[bytes, str, str]:
+    """One organization's evaluation form (an ``org_score`` result) as
+    (body, mimetype, file name)."""
     r = scoring.resolve_rubric(result["fiscal_year"], result["rubric"]["id"])
     org = result["organization"]
     name = "kpigov-kpi-%s-%s%s" % (org["name"], result["fiscal_year"],
@@ -223,19 +229,19 @@ def _org_export(result: dict[str, Any], format: str) -> Response:
     stamp = [result["rubric"]["id"], result["rubric"]["version"]]
     if format == "json":
         body = json.dumps(result, ensure_ascii=False, indent=1, default=str)
-        return _send(body.encode("utf-8"), "application/json; charset=utf-8", name + ".json")
+        return body.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
     if format == "csv":
         header = ["หน่วยงาน (organization)", *FORM_HEADER, *STAMP_HEADER]
         rows = [[org["title"], *_form_row(result, r), *stamp]]
         rows.append([])
         rows.append(["หน่วยงาน (organization)", *STEP_HEADER, *STAMP_HEADER])
         rows += [[org["title"], *row, *stamp] for row in _step_rows(result)]
-        return _send(exports.to_csv(header, rows), "text/csv; charset=utf-8", name + ".csv")
+        return exports.to_csv(header, rows), "text/csv; charset=utf-8", name + ".csv"
     body = exports.to_xlsx([
         ("แบบประเมิน", FORM_HEADER, [_form_row(result, r)]),
         ("ขั้นตอน", STEP_HEADER, _step_rows(result)),
     ], meta=_meta(result, org["title"]))
-    return _send(body, XLSX_MIME, name + ".xlsx")
+    return body, XLSX_MIME, name + ".xlsx"
 
 
 # ------------------------------------------------------------------ overview
@@ -283,13 +289,20 @@ def overview() -> Any:
 
 def overview_export(format: str) -> Any:
     data, state = _overview_data()
-    fy, quarter = state["fy"], state["q"]
+    body, mimetype, name = overview_file(data, format)
+    return _send(body, mimetype, name)
+
+
+def overview_file(data: dict[str, Any], format: str) -> tuple[bytes, str, str]:
+    """The all-organization export (``score_rows`` output) as (body, mimetype,
+    file name): statuses and scores only, never evidence details."""
+    fy, quarter = data["fiscal_year"], data["quarter"]
     r = scoring.resolve_rubric(fy, data["rubric"]["id"])
     name = "kpigov-kpi-overview-%s%s" % (fy, "-q%s" % quarter if quarter else "")
     raw = data.pop("raw")
     if format == "json":
         body = json.dumps(data, ensure_ascii=False, indent=1, default=str)
-        return _send(body.encode("utf-8"), "application/json; charset=utf-8", name + ".json")
+        return body.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
     stamp = [data["rubric"]["id"], data["rubric"]["version"]]
     form_rows, step_rows = [], []
     for row in data["organizations"]:
@@ -309,8 +322,8 @@ def overview_export(format: str) -> Any:
     step_header = ["หน่วยงาน (organization)", *STEP_HEADER[:-1]]
     if format == "csv":
         rows = [[*row, *stamp] for row in form_rows]
-        return _send(exports.to_csv([*form_header, *STAMP_HEADER], rows),
-                     "text/csv; charset=utf-8", name + ".csv")
+        return (exports.to_csv([*form_header, *STAMP_HEADER], rows),
+                "text/csv; charset=utf-8", name + ".csv")
     meta = [("ปีงบประมาณ (fiscal year)", fy),
             ("ไตรมาส (quarter)", quarter or "ทั้งปี (year to date)"),
             ("เกณฑ์ (rubric)", data["rubric"]["id"]),
@@ -318,7 +331,7 @@ def overview_export(format: str) -> Any:
             ("จำนวนหน่วยงาน (organizations)", len(form_rows))]
     body = exports.to_xlsx([("แบบประเมิน", form_header, form_rows),
                             ("ขั้นตอน", step_header, step_rows)], meta=meta)
-    return _send(body, XLSX_MIME, name + ".xlsx")
+    return body, XLSX_MIME, name + ".xlsx"
 
 
 _R = kpigov_score.add_url_rule

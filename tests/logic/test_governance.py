@@ -498,3 +498,22 @@ def test_two_evaluators_at_once_both_land_in_the_audit(portal):
     assert [h["decision"] for h in history] == ["verified", "rejected"]
     # the second decision saw the first one's result
     assert history[1]["status_before"] == "verified"
+
+
+def test_demo_seed_is_idempotent_and_leaves_gaps(portal):
+    from ckanext.kpigov.governance_demo import _gap, seed_governance
+    orgs = [factories.Organization(name="agency-%02d" % i) for i in range(12)]
+    for org in orgs:
+        factories.Dataset(owner_org=org["id"])
+    ids = [o["id"] for o in orgs]
+    first = seed_governance(ids, seed=7)
+    assert first["records"] > 0 and first["stakeholders"] > 0 and first["evidence"] > 0
+    again = seed_governance(ids, seed=7)
+    assert again["stakeholders"] == 0 and again["evidence"] == 0
+    gaps = {o["name"]: _gap(o["name"], 7) for o in orgs}
+    assert any(gaps.values()) and not all(gaps.values())
+    for org in orgs:
+        records = call("kpigov_governance_list", portal["sysadmin"], owner_org=org["id"])
+        kinds = sorted(r["kind"] for r in records)
+        expected = {"all": [], "plan": ["team"]}.get(gaps[org["name"]], ["plan", "team"])
+        assert kinds == expected, org["name"]

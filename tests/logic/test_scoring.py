@@ -492,3 +492,48 @@ def test_failed_snapshot_keeps_the_previous_one(portal, monkeypatch):
     after = {r.owner_org: r.computed_at for r in model.Session.execute(
         sa.select(snapshot_table)).fetchall()}
     assert after == before
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_cli_rubric_check(cli, tmp_path):
+    from ckan.cli.cli import ckan
+    good = cli.invoke(ckan, ["kpigov", "rubric", "check"])
+    assert good.exit_code == 0 and "bma_kpi52_fy2564" in good.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: bad\ntitle: {th: x, en: y}\nfiscal_years: [2567]\nweight: 10\n"
+                   "mode: additive\nsteps:\n  - id: s1\n    title: {th: a, en: b}\n"
+                   "    share: 100\n    checks: [{type: governance_teem}]\n")
+    out = cli.invoke(ckan, ["kpigov", "rubric", "check", str(bad)])
+    assert out.exit_code == 1
+    assert "bad.yaml: steps[0].checks[0].type: unknown check type 'governance_teem'" in \
+        out.output
+    assert "Traceback" not in out.output
+
+
+def test_cli_score_snapshot_export(cli, portal, tmp_path):
+    from ckan.cli.cli import ckan
+    out = cli.invoke(ckan, ["kpigov", "score", "--fy", str(FY)])
+    assert out.exit_code == 0, out.output
+    assert "pathumwan" in out.output and "bma_kpi52_fy2564" in out.output
+    for _ in range(2):
+        out = cli.invoke(ckan, ["kpigov", "snapshot", "--fy", str(FY), "--quarter", "4"])
+        assert out.exit_code == 0, out.output
+    assert model.Session.execute(sa.select(sa.func.count()).select_from(
+        snapshot_table)).scalar() == 1
+    target = tmp_path / "all.xlsx"
+    out = cli.invoke(ckan, ["kpigov", "export", "--fy", str(FY), "-o", str(target)])
+    assert out.exit_code == 0, out.output
+    from openpyxl import load_workbook
+    sheet = load_workbook(target)["แบบประเมิน"]
+    assert any(row[0].value == "สำนักงานเขตปทุมวัน" for row in sheet.iter_rows())
+    one = tmp_path / "one.json"
+    out = cli.invoke(ckan, ["kpigov", "export", "--org", "pathumwan", "--format", "json",
+                            "--fy", str(FY), "-o", str(one)])
+    assert out.exit_code == 0 and json.loads(one.read_text())["organization"]["name"] == \
+        "pathumwan"
+    out = cli.invoke(ckan, ["kpigov", "score", "--fy", str(FY), "--rubric", "nope"])
+    assert out.exit_code != 0 and "Unknown rubric" in out.output
+    out = cli.invoke(ckan, ["kpigov", "score", "--org", "nowhere"])
+    assert out.exit_code != 0 and "organization not found" in out.output

@@ -278,7 +278,8 @@ def _document(data_dict: dict[str, Any], url_key: str,
     return None
 
 
-def _document_values(doc: Optional[tuple[Any, ...]]) -> Optional[tuple[Optional[str], Optional[str]]]:
+def _document_values(doc: Optional[tuple[Any, ...]]
+                     ) -> Optional[tuple[Optional[str], Optional[str]]]:
     """Store the file (after validation passed): (stored url, name)."""
     if doc is None:
         return None

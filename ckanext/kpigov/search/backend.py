@@ -437,7 +437,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
             raise SearchQueryError(str(e))
 
         if not any(re.search(r"(^|[\s(+])state:", f) for f in fqs):
-            where.append("d.fields @> '{\"state\": [\"active\"]}'")
+            where.append("(d.fields -> 'state') @> '[\"active\"]'")
         where.append("d.site_id = %s" % compiler.param(_site_id()))
         if permission_labels is not None:
             where.append("d.permission_labels && CAST(%s AS text[])"
@@ -507,11 +507,15 @@ class PgPackageSearchQuery(PackageSearchQuery):
             raise SearchQueryError("facet.limit and facet.mincount must be integers")
         fields = [str(f) for f in fields]
         facet_params = dict(params, _facet_fields=fields)
+        # One jsonb_each per row: ``fields`` is large and usually TOASTed,
+        # and every ``fields -> key`` would fetch and decompress it again.
         rows = model.Session.execute(sa.text(
-            "SELECT k, v, count(*) AS n FROM (SELECT d.fields " + sql_from +
-            ") h, unnest(CAST(:_facet_fields AS text[])) k, "
-            "jsonb_array_elements_text(COALESCE(h.fields -> k, '[]'::jsonb)) v "
-            "GROUP BY k, v"), facet_params).fetchall()
+            "SELECT e.key, v, count(*) AS n FROM (SELECT d.fields " + sql_from +
+            ") h, jsonb_each(h.fields) e, jsonb_array_elements_text("
+            "CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value "
+            "ELSE '[]'::jsonb END) v "
+            "WHERE e.key = ANY(CAST(:_facet_fields AS text[])) "
+            "GROUP BY e.key, v"), facet_params).fetchall()
         by_field: dict[str, list[tuple[str, int]]] = {f: [] for f in fields}
         for k, v, n in rows:
             if n >= mincount and v != "":

@@ -28,6 +28,9 @@ TEXT_FIELDS = {"title", "notes", "res_name", "res_description", "author",
 NGRAM_FIELDS = {"title_ngram": "title", "name_ngram": "name"}
 NGRAM_MIN, NGRAM_MAX = 2, 10
 DATE_COLUMNS = {"metadata_modified", "metadata_created"}
+# Filters CKAN adds to every package_search (+capacity:public,
+# +state:(active)) or that select (almost) all datasets.
+UBIQUITOUS_FIELDS = {"state", "capacity", "dataset_type", "type"}
 _ASCII = re.compile(r"^[\x00-\x7f]*$")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _DATE_MATH = re.compile(
@@ -173,6 +176,14 @@ class Compiler:
                     "d.fields -> %s) x WHERE x LIKE %s)" % (
                         self.param(field),
                         self.param(_like_escape(term.value) + "%")))
+        if field in UBIQUITOUS_FIELDS:
+            # Matches (nearly) every document: as a plain filter, not a GIN
+            # index condition. Otherwise the planner, which cannot estimate
+            # jsonb containment, bets on the fields index, reads every row
+            # and leaves the selective text index unused.
+            return "(d.fields -> %s) @> CAST(%s AS jsonb)" % (
+                self.param(field),
+                self.param(json.dumps([term.value], ensure_ascii=False)))
         return "d.fields @> CAST(%s AS jsonb)" % self.param(
             json.dumps({field: [term.value]}, ensure_ascii=False))
 

@@ -77,6 +77,14 @@ def test_header_from_bytes_by_name_format_or_magic():
     assert dictionary.header_from_bytes(b"PK\x03\x04 broken", "x.xlsx") == []
 
 
+@pytest.fixture
+def dictionary_schema(monkeypatch):
+    """These unit tests call prefill() outside a request: say the dictionary
+    field exists, as it does with the kpigov schema."""
+    monkeypatch.setattr(dictionary, "_schema_has_dictionary", lambda: True)
+
+
+@pytest.mark.usefixtures("dictionary_schema")
 def test_prefill_from_upload_fills_an_empty_dictionary_only():
     upload = FileStorage(io.BytesIO(read("elderly_bom.csv")), filename="elderly.csv")
     resource = {"format": "CSV"}
@@ -94,6 +102,7 @@ def test_prefill_from_upload_fills_an_empty_dictionary_only():
     assert coverage["undescribed"] == ["จำนวนผู้สูงอายุ", "เพศ", "วันที่สำรวจ"]
 
 
+@pytest.mark.usefixtures("dictionary_schema")
 def test_prefill_xlsx_duplicate_and_empty_names_skipped_in_dictionary():
     data = xlsx([["id", "ID", "", "ชื่อ"]])
     resource = {}
@@ -102,6 +111,7 @@ def test_prefill_xlsx_duplicate_and_empty_names_skipped_in_dictionary():
     assert [r["column"] for r in resource["kpigov_dictionary"]] == ["id", "ชื่อ"]
 
 
+@pytest.mark.usefixtures("dictionary_schema")
 def test_prefill_unreadable_or_other_files_leave_the_resource():
     resource = {"name": "x"}
     dictionary.prefill(resource, FileStorage(io.BytesIO(b"%PDF-1.4"), filename="a.pdf"))
@@ -110,6 +120,7 @@ def test_prefill_unreadable_or_other_files_leave_the_resource():
     assert resource == {"name": "x"}
 
 
+@pytest.mark.usefixtures("dictionary_schema")
 def test_empty_form_rows_are_replaced_by_the_prefill():
     resource = {"kpigov_dictionary": [{"column": "", "label_th": ""}]}
     dictionary.prefill(resource, FileStorage(io.BytesIO(b"a,b\n"), filename="x.csv"))
@@ -143,12 +154,14 @@ def local_server():
 
 @pytest.mark.usefixtures("ckan_config")
 @pytest.mark.ckan_config("ckanext.kpigov.dictionary_fetch", "true")
+@pytest.mark.usefixtures("dictionary_schema")
 def test_linked_csv_fetched_when_the_portal_allows_it(local_server):
     resource = {"id": "r1", "url": local_server + "/elderly.csv", "format": "CSV"}
     dictionary.prefill(resource)
     assert resource["kpigov_columns"] == THAI_HEADER
 
 
+@pytest.mark.usefixtures("dictionary_schema")
 def test_external_urls_are_not_fetched_by_default(monkeypatch):
     import requests
 
@@ -207,6 +220,7 @@ def test_prefill_from_the_stored_upload_and_datastore_skipped(monkeypatch):
                               url="pop.xlsx", format="XLSX")
     assert res["url_type"] == "upload"
     resource = dict(res)
+    monkeypatch.setattr(dictionary, "_schema_has_dictionary", lambda: True)
     dictionary.prefill(resource)
     assert resource["kpigov_columns"] == ["เขต", "ประชากร"]
     # without the datastore plugin CKAN's Data Dictionary is skipped quietly
@@ -214,6 +228,7 @@ def test_prefill_from_the_stored_upload_and_datastore_skipped(monkeypatch):
 
 
 @pytest.mark.usefixtures("clean_db", "with_plugins")
+@pytest.mark.usefixtures("dictionary_schema")
 def test_datastore_dictionary_labels_used(monkeypatch):
     import ckan.plugins as p
     import ckan.plugins.toolkit as tk
@@ -314,3 +329,13 @@ def test_prefill_as_the_resource_hook_stores_columns_and_dictionary(monkeypatch)
     assert res["kpigov_columns"] == ["ชุมชน", "ปี"]
     assert len(res["kpigov_dictionary"]) == 4
     assert dictionary_coverage(res)["undescribed"] == ["ปี"]
+
+
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+def test_plain_schema_keeps_the_header_as_text():
+    """Without the kpigov schema there is no nested field: columns as text."""
+    upload = FileStorage(io.BytesIO(read("elderly_bom.csv")), filename="elderly.csv")
+    resource = {"format": "CSV"}
+    dictionary.prefill(resource, upload)
+    assert resource["kpigov_columns"] == ",".join(THAI_HEADER)
+    assert "kpigov_dictionary" not in resource

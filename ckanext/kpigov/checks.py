@@ -41,7 +41,9 @@ facts = {
                 "completeness": 0..1, "missing": [field], "dict_columns",
                 "dict_described", "online", "api", "has_cadence",
                 "target_fy": int | None,
-                "months": {"2023-10": status}, "entries": {"2023-10": [ids]}}],
+                "months": {"2023-10": status}, "entries": {"2023-10": [ids]},
+                optional: "month_tally": {late_ok: (ok, due, [missed], [late])}
+                and "tally_months" (the facts' months list it was counted on)}],
   "targets": [dataset ids] (this year's), "previous_targets": [dataset ids],
   "evidence": [{"id", "package_id", "evidence_type": usage|sharing, "kind",
                 "status", "date", "description", "url"}],
@@ -275,6 +277,10 @@ def dictionary_coverage(facts: Mapping[str, Any], params: Mapping[str, Any]
 
 def _month_tally(ds: Mapping[str, Any], months: Sequence[str], late_ok: bool
                  ) -> tuple[int, int, list[str], list[str]]:
+    # facts may carry the tally of their own months, precomputed per late_ok
+    pre = ds.get("month_tally")
+    if pre is not None and late_ok in pre and ds.get("tally_months") is months:
+        return pre[late_ok]
     cells = ds.get("months") or {}
     ok = due = 0
     missed, late = [], []

@@ -859,6 +859,13 @@ def load(seed: int = 2567, n_datasets: int = 60,
             search.rebuild(pkg["id"])
             model.Session.commit()
 
+    # governance records, evidence (with gaps for some agencies)
+    from .governance_demo import seed_governance
+    governance = seed_governance([info["org"]["id"] for info in agencies.values()],
+                                 seed, fiscal_year=loader.target_fy)
+    model.Session.commit()
+
     summary = _summary(loader, slugs, started)
+    summary["governance"] = governance
     log.info("seed-demo: %s", summary)
     return summary

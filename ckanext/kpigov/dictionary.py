@@ -258,6 +258,20 @@ def _as_rows(value: Any) -> list[dict[str, Any]]:
     return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
 
 
+def _schema_has_dictionary() -> bool:
+    """Is a scheming resource schema with kpigov_dictionary in use?"""
+    import ckan.plugins as p
+    if not p.plugin_loaded("scheming_datasets"):
+        return False
+    try:
+        from ckanext.scheming.helpers import scheming_get_dataset_schema
+        schema = scheming_get_dataset_schema("dataset") or {}
+    except Exception:  # scheming not configured
+        return False
+    return any(f.get("field_name") == "kpigov_dictionary"
+               for f in schema.get("resource_fields") or [])
+
+
 def prefill(resource: dict[str, Any], upload: Any = None) -> dict[str, Any]:
     """Record a resource's actual columns and prefill an empty dictionary.
 
@@ -279,6 +293,10 @@ def prefill(resource: dict[str, Any], upload: Any = None) -> dict[str, Any]:
         if not columns and ds_rows:
             columns = [r["column"] for r in ds_rows]
         if not columns:
+            return resource
+        if not _schema_has_dictionary():
+            # plain CKAN schema: no nested fields; keep the header as text
+            resource["kpigov_columns"] = ",".join(c.replace(",", " ") for c in columns)
             return resource
         resource["kpigov_columns"] = columns
         # an empty form row (no column name) does not count as a dictionary

@@ -7,7 +7,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
-from . import ledger, privacy
+from . import dictionary, ledger, privacy
 from . import model as _model  # noqa: F401  (tables defined at import)
 
 
@@ -24,6 +24,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.ITranslation)
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
+    p.implements(p.IResourceController, inherit=True)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -64,3 +65,12 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
                             package_type: Any) -> Any:
         facets_dict["kpigov_freshness"] = tk._("Freshness")
         return facets_dict
+
+    # IResourceController: record the file's columns, prefill an empty
+    # data dictionary from the header (and the DataStore's own dictionary)
+    def before_resource_create(self, context: Any, resource: dict[str, Any]) -> None:
+        dictionary.prefill(resource, resource.get("upload"))
+
+    def before_resource_update(self, context: Any, current: dict[str, Any],
+                               resource: dict[str, Any]) -> None:
+        dictionary.prefill(resource, resource.get("upload"))

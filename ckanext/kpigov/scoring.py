@@ -333,22 +333,26 @@ _MEMO_LIMIT = 200_000
 _facts_memo: dict[str, tuple[str, dict[str, Any]]] = {}
 _periods_memo: dict[tuple[str, int, dt.date], tuple[Any, list[tuple[str, str, tuple[str, ...]]]]] = {}
 
-_FINGERPRINTS = sa.text("""
-SELECT p.id, p.owner_org, md5(concat_ws('|', p.name, p.title, p.notes, p.license_id,
-    p.maintainer, p.maintainer_email, p.private::text, p.metadata_created::text,
-    (SELECT string_agg(e.key || '=' || coalesce(e.value, ''), '|' ORDER BY e.key)
-       FROM package_extra e WHERE e.package_id = p.id
-        AND coalesce(e.state, 'active') = 'active' AND e.key = ANY(:keys)),
-    (SELECT string_agg(r.id || coalesce(r.url, '') || coalesce(r.url_type, '')
-                       || coalesce(r.format, '') || coalesce(r.extras, ''), '|'
-                       ORDER BY r.position, r.id)
-       FROM resource r WHERE r.package_id = p.id AND r.state = 'active'),
-    (SELECT count(*) FROM package_tag t WHERE t.package_id = p.id
-        AND t.state = 'active')::text)) AS fp
-FROM package p
+# A dataset's fingerprint: the row versions (PostgreSQL xmin, new on every
+# update) and counts of the package and its extras, resources and tags.
+_FP_SELECT = """
+SELECT p.id, p.owner_org, concat_ws(':', p.xmin::text, %s) AS fp
+FROM package p %s
 WHERE p.state = 'active' AND p.type = 'dataset' AND p.owner_org = ANY(:orgs)
 ORDER BY p.title, p.name
-""")
+"""
+# few organizations: per-package index lookups
+_FINGERPRINTS_FEW = sa.text(_FP_SELECT % (", ".join(
+    "(SELECT count(*) || '.' || max(x.xmin::text::bigint) FROM %s x "
+    "WHERE x.package_id = p.id)" % t for t in ("package_extra", "resource", "package_tag")),
+    ""))
+# many: one hash aggregate per table
+_FINGERPRINTS_MANY = sa.text(_FP_SELECT % (
+    "e.v, r.v, t.v", " ".join(
+        "LEFT JOIN (SELECT package_id, count(*) || '.' || max(xmin::text::bigint) AS v "
+        "FROM %s GROUP BY package_id) %s ON %s.package_id = p.id" % (t, a, a)
+        for t, a in (("package_extra", "e"), ("resource", "r"), ("package_tag", "t")))))
+_LEDGER_VERSION = sa.text("SELECT count(*), max(xmin::text::bigint) FROM kpigov_ledger")
 
 _LEDGER_STAMPS = sa.text("""
 SELECT l.package_id, count(*), max(l.created),
@@ -379,8 +383,8 @@ def _trim(memo: dict[Any, Any]) -> None:
 def _datasets_memo(org_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Dataset facts (a fresh dict per call) in title order, from the memo
     where the fingerprint is unchanged."""
-    rows = model.Session.execute(_FINGERPRINTS, {"orgs": list(org_ids),
-                                                 "keys": list(_EXTRA_KEYS)}).fetchall()
+    query = _FINGERPRINTS_MANY if len(org_ids) > 20 else _FINGERPRINTS_FEW
+    rows = model.Session.execute(query, {"orgs": list(org_ids)}).fetchall()
     stale = [r.id for r in rows if _facts_memo.get(r.id, ("",))[0] != r.fp]
     if stale:
         _trim(_facts_memo)
@@ -405,9 +409,22 @@ def _datasets_memo(org_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+_stamps_memo: dict[str, Any] = {"version": None, "orgs": None, "stamps": {}}
+
+
 def _ledger_stamps(org_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-    return {r[0]: tuple(r[1:]) for r in model.Session.execute(
-        _LEDGER_STAMPS, {"orgs": list(org_ids)})}
+    """Per dataset: entry count, latest entry, latest new data. For many
+    organizations the last answer is reused while the ledger is unchanged."""
+    if len(org_ids) <= 20:
+        return {r[0]: tuple(r[1:]) for r in model.Session.execute(
+            _LEDGER_STAMPS, {"orgs": list(org_ids)})}
+    version = tuple(model.Session.execute(_LEDGER_VERSION).one())
+    key = tuple(sorted(org_ids))
+    if _stamps_memo["version"] != version or _stamps_memo["orgs"] != key:
+        _stamps_memo.update(version=version, orgs=key, stamps={
+            r[0]: tuple(r[1:]) for r in model.Session.execute(
+                _LEDGER_STAMPS, {"orgs": list(org_ids)})})
+    return _stamps_memo["stamps"]
 
 
 def _compliance_memo(by_id: Mapping[str, dict[str, Any]],
@@ -446,8 +463,58 @@ def _compliance_memo(by_id: Mapping[str, dict[str, Any]],
                     if key is None:
                         key = month_key[end] = "%04d-%02d" % (end.year, end.month)
                     items.append((key, p.status, tuple(p.entry_ids)))
-                _periods_memo[(pid, fiscal_year, judged)] = (keys[pid], items)
+                _periods_memo[(pid, fiscal_year, judged)] = (keys[pid], _Periods(items))
     return {pid: _periods_memo[(pid, fiscal_year, judged)][1] for pid in by_id}
+
+
+def _compose(periods: Any, wanted: frozenset[str], late_ok: bool
+             ) -> tuple[dict[str, str], dict[str, list[str]], int, int, dict[bool, Any]]:
+    """Month cells (the worst verdict of the periods ending in each wanted
+    month), their ledger entries and the on-time/due period counts; kept on
+    the (shared, never mutated) periods list."""
+    cache = periods.composed if hasattr(periods, "composed") else None
+    if cache is not None and (wanted, late_ok) in cache:
+        return cache[(wanted, late_ok)]
+    months: dict[str, str] = {}
+    entries: dict[str, list[str]] = {}
+    ok = due = 0
+    for key, status, entry_ids in periods:
+        if key not in wanted:
+            continue
+        if key not in months or _RANK.get(status, 9) < _RANK.get(months[key], 9):
+            months[key] = status
+        if entry_ids:
+            entries.setdefault(key, []).extend(entry_ids)
+        if status in ("on_time", "late", "missed"):
+            due += 1
+            if status == "on_time" or (late_ok and status == "late"):
+                ok += 1
+    tally = {}
+    for flag in (False, True):
+        m_ok = 0
+        missed, late = [], []
+        for key in sorted(months):
+            status = months[key]
+            if status == "on_time" or (flag and status == "late"):
+                m_ok += 1
+            if status == "missed":
+                missed.append(key)
+            elif status == "late":
+                late.append(key)
+        m_due = sum(1 for st in months.values() if st in ("on_time", "late", "missed"))
+        tally[flag] = (m_ok, m_due, missed, late)
+    out = (months, entries, ok, due, tally)
+    if cache is not None:
+        cache[(wanted, late_ok)] = out
+    return out
+
+
+class _Periods(list):  # type: ignore[type-arg]
+    """A dataset's period verdicts, with its composed month views."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        super().__init__(items)
+        self.composed: dict[Any, Any] = {}
 
 
 def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = None,
@@ -471,26 +538,16 @@ def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = No
         facts[ds["owner_org"]]["datasets"].append(ds)
     stamps = _ledger_stamps(org_ids)
     periods = _compliance_memo(by_id, stamps, fiscal_year, win["judged"])
-    wanted = set(win["months"])
+    wanted = frozenset(win["months"])
     tallies: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     late_ok = facts[org_ids[0]]["count_late_as_on_time"]
     for pid, ds in by_id.items():
-        months: dict[str, str] = {}
-        entries: dict[str, list[str]] = {}
+        months, entries, ok, due, month_tally = _compose(periods[pid], wanted, late_ok)
         t = tallies[ds["owner_org"]]
-        for key, status, entry_ids in periods[pid]:
-            if key not in wanted:
-                continue
-            # a month holds one verdict per period ending in it; keep the worst
-            if key not in months or _RANK.get(status, 9) < _RANK.get(months[key], 9):
-                months[key] = status
-            if entry_ids:
-                entries.setdefault(key, []).extend(entry_ids)
-            if status in ("on_time", "late", "missed"):
-                t[1] += 1
-                if status == "on_time" or (late_ok and status == "late"):
-                    t[0] += 1
+        t[0] += ok
+        t[1] += due
         ds["months"], ds["entries"] = months, entries
+        ds["month_tally"], ds["tally_months"] = month_tally, win["months"]
     for oid, (ok, due) in tallies.items():
         facts[oid]["compliance_rate"] = round(ok / due, 4) if due else None
     for pid, stamp in stamps.items():

@@ -462,9 +462,9 @@ def test_two_evaluators_at_once_both_land_in_the_audit(portal):
     engine = model.meta.engine
     Session2 = sessionmaker(bind=engine)
     blocker = Session2()
-    blocker.execute(model.meta.metadata.tables["kpigov_evidence"].select().where(
-        model.meta.metadata.tables["kpigov_evidence"].c.id == evidence["id"])
-        .with_for_update())
+    from ckanext.kpigov.model import evidence_table
+    blocker.execute(evidence_table.select().where(
+        evidence_table.c.id == evidence["id"]).with_for_update())
     done = []
 
     def second():

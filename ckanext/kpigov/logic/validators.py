@@ -17,7 +17,7 @@ __all__ = [
     "kpigov_text", "kpigov_email", "kpigov_phone", "kpigov_be_year",
     "kpigov_cadence_unit", "kpigov_cadence_interval", "kpigov_data_category",
     "kpigov_unique_column", "tag_name_validator", "kpigov_tag_string_convert",
-    "kpigov_boolean",
+    "kpigov_boolean", "tag_string_convert",
 ]
 
 # Thai vowel and tone marks are Unicode marks (Mn/Mc), which CKAN's \w-only
@@ -191,3 +191,8 @@ def kpigov_boolean(value: Any, context: Any) -> Any:
     if text in ("false", "no", "0", "off", "ไม่ใช่"):
         return False
     raise Invalid(tk._("Must be yes or no"))
+
+
+# Replaces CKAN's own (looked up by name by core and scheming schemas alike),
+# so Thai tags work with or without the kpigov dataset schema.
+tag_string_convert = kpigov_tag_string_convert

@@ -186,17 +186,22 @@ def main() -> None:
             n_ledger, FY))
 
         # 1. recompute every organization's score
+        t0 = time.perf_counter()
+        results = scoring.score_orgs(orgs, FY)
+        cold = time.perf_counter() - t0
         times = []
-        for _ in range(3):
+        for _ in range(5):
             model.Session.expire_all()
             t0 = time.perf_counter()
             results = scoring.score_orgs(orgs, FY)
             times.append(time.perf_counter() - t0)
-        recompute = min(times)
+        recompute = statistics.median(times)
         perf = [r["performance"] for r in results.values()]
-        print("\n1. recompute all %d scores: best %.3f s, median %.3f s (target < 2 s)"
-              "; mean performance %.1f %%" % (len(orgs), recompute, statistics.median(times),
-                                              statistics.mean(perf)))
+        print("\n1. recompute all %d scores: %.3f s median, %.3f s best (target < 2 s); "
+              "mean performance %.1f %%" % (len(orgs), recompute, min(times),
+                                            statistics.mean(perf)))
+        print("   first computation in a fresh process (every dataset's compliance "
+              "evaluated, memos empty): %.3f s" % cold)
         t0 = time.perf_counter()
         scoring.snapshot(orgs, FY, 3)
         scoring.snapshot(orgs, FY - 1, 4)
@@ -227,19 +232,29 @@ def main() -> None:
         tab.append(time.perf_counter() - t0)
         assert resp.status_code == 200, resp.status_code
         resp.close()
+    base = []
+    for _ in range(args.requests):
+        org = rng.choice(orgs)
+        t0 = time.perf_counter()
+        resp = client.get("/organization/about/%s" % org.name, headers=headers)
+        base.append(time.perf_counter() - t0)
+        resp.close()
     print("\n2. KPI tab (%d requests, ~%d datasets per organization): p50 %.0f ms, "
           "p95 %.0f ms (target < 150 ms)" % (len(tab), DATASETS // ORGS,
                                              _pct(tab, 50) * 1000, _pct(tab, 95) * 1000))
+    print("   for scale, CKAN's own organization About page on this machine: p50 %.0f ms, "
+          "p95 %.0f ms" % (_pct(base, 50) * 1000, _pct(base, 95) * 1000))
 
     # 3. the overview
     over = []
-    for _ in range(5):
+    for _ in range(7):
         t0 = time.perf_counter()
         resp = client.get("/kpigov/overview?fy=%d" % FY, headers=headers)
         over.append(time.perf_counter() - t0)
         assert resp.status_code == 200
-    print("\n3. overview of %d organizations: median %.0f ms, max %.0f ms (target < 500 ms)"
-          % (len(orgs), statistics.median(over) * 1000, max(over) * 1000))
+        resp.close()
+    print("\n3. overview of %d organizations: median %.0f ms, best %.0f ms (target < 500 ms)"
+          % (len(orgs), statistics.median(over) * 1000, min(over) * 1000))
 
     # 4. the evaluator's script today: per-dataset API calls
     with flask_app.test_request_context():

@@ -96,7 +96,6 @@ def _build() -> None:
     people = json.dumps([{"role": "owner", "name": "ผู้อำนวยการ"},
                          {"role": "steward", "name": "เจ้าหน้าที่ข้อมูล"}])
     pkgs, extras, res, tags, ledger = [], [], [], [], []
-    per_org = DATASETS // ORGS
     created = dt.datetime(2024, 6, 1)
     entries_per_ds = ENTRIES // DATASETS  # 20: Feb 2025 .. Sep 2026
     for n in range(DATASETS):

@@ -54,51 +54,68 @@ facts = {
 MONTH_OK = ("on_time",)
 _DUE = ("on_time", "late", "missed")
 
+def N_(text: str) -> tuple[str, str]:
+    """Marks a message for extraction (dev/i18n); translated by the caller."""
+    return (text, text)
+
+
+def ungettext(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a singular/plural message pair for extraction."""
+    return (singular, plural)
+
+
 # code → (singular, plural) English text; ``{n}`` and other named fields are
 # filled in by the caller after translation.
 MESSAGES: Mapping[str, tuple[str, str]] = {
-    "team_missing": ("Record this year's data-governance working group",) * 2,
-    "team_no_document": ("Attach the working group's appointment order",) * 2,
-    "team_rejected": ("The working group record was rejected: correct it and "
-                      "ask for verification again",) * 2,
-    "plan_missing": ("Write this year's database development plan",) * 2,
-    "plan_no_document": ("Attach the development plan document",) * 2,
-    "plan_rejected": ("The development plan was rejected: correct it and ask "
-                      "for verification again",) * 2,
-    "catalog_empty": ("Publish the agency's datasets in the data catalog",) * 2,
-    "lack_owner": ("{n} dataset lacks an owner", "{n} datasets lack an owner"),
-    "lack_steward": ("{n} dataset lacks a steward", "{n} datasets lack a steward"),
-    "stakeholders_missing": ("Name the stakeholders and the people responsible "
-                             "for the agency's data",) * 2,
-    "target_missing": ("Choose this year's target database (set \"KPI target "
-                       "database for fiscal year\" on a dataset)",) * 2,
-    "completeness_low": ("Complete the target database's metadata: {fields}",) * 2,
-    "dictionary_missing": ("Write the data dictionary of the target database",) * 2,
-    "dictionary_low": ("Describe {n} more column in the data dictionary",
-                       "Describe {n} more columns in the data dictionary"),
-    "cadence_missing": ("Declare the update cadence of the target database",) * 2,
-    "nothing_due": ("No month is due yet",) * 2,
-    "no_data_for": ("No data for {months}",) * 2,
-    "late_for": ("Data came late for {months}",) * 2,
-    "catalog_behind": ("{n} catalog dataset is behind its update cadence",
-                       "{n} catalog datasets are behind their update cadence"),
-    "usage_missing": ("Record evidence that the target database is used in "
-                      "operations",) * 2,
-    "usage_pending": ("{n} usage record awaits an evaluator's verification",
-                      "{n} usage records await an evaluator's verification"),
-    "not_online": ("Publish the target database online: a file, a URL, an API "
-                   "or the DataStore",) * 2,
-    "target_private": ("Make the target database public, or record a verified "
-                       "sharing with other agencies",) * 2,
-    "sharing_missing": ("Record the online sharing of the target database with "
-                        "other agencies",) * 2,
-    "sharing_pending": ("{n} sharing record awaits an evaluator's verification",
-                        "{n} sharing records await an evaluator's verification"),
-    "no_realtime": ("Link at least one database in real time (DataStore or API)",) * 2,
-    "not_current": ("{n} dataset is not current", "{n} datasets are not current"),
-    "needs_evaluator": ("An evaluator must judge this step on the attached "
-                        "evidence",) * 2,
-    "previous_missing": ("Name last year's target database",) * 2,
+    "team_missing": N_("Record this year's data-governance working group"),
+    "team_no_document": N_("Attach the working group's appointment order"),
+    "team_rejected": N_(
+        "The working group record was rejected: correct it and ask for verification again"),
+    "plan_missing": N_("Write this year's database development plan"),
+    "plan_no_document": N_("Attach the development plan document"),
+    "plan_rejected": N_(
+        "The development plan was rejected: correct it and ask for verification again"),
+    "catalog_empty": N_("Publish the agency's datasets in the data catalog"),
+    "lack_owner": ungettext(
+        "{n} dataset lacks an owner",
+        "{n} datasets lack an owner"),
+    "lack_steward": ungettext(
+        "{n} dataset lacks a steward",
+        "{n} datasets lack a steward"),
+    "stakeholders_missing": N_(
+        "Name the stakeholders and the people responsible for the agency's data"),
+    "target_missing": N_(
+        "Choose this year's target database (set \"KPI target database for fiscal year\" on a "
+        "dataset)"),
+    "completeness_low": N_("Complete the target database's metadata: {fields}"),
+    "dictionary_missing": N_("Write the data dictionary of the target database"),
+    "dictionary_low": ungettext(
+        "Describe {n} more column in the data dictionary",
+        "Describe {n} more columns in the data dictionary"),
+    "cadence_missing": N_("Declare the update cadence of the target database"),
+    "nothing_due": N_("No month is due yet"),
+    "no_data_for": N_("No data for {months}"),
+    "late_for": N_("Data came late for {months}"),
+    "catalog_behind": ungettext(
+        "{n} catalog dataset is behind its update cadence",
+        "{n} catalog datasets are behind their update cadence"),
+    "usage_missing": N_("Record evidence that the target database is used in operations"),
+    "usage_pending": ungettext(
+        "{n} usage record awaits an evaluator's verification",
+        "{n} usage records await an evaluator's verification"),
+    "not_online": N_("Publish the target database online: a file, a URL, an API or the DataStore"),
+    "target_private": N_(
+        "Make the target database public, or record a verified sharing with other agencies"),
+    "sharing_missing": N_("Record the online sharing of the target database with other agencies"),
+    "sharing_pending": ungettext(
+        "{n} sharing record awaits an evaluator's verification",
+        "{n} sharing records await an evaluator's verification"),
+    "no_realtime": N_("Link at least one database in real time (DataStore or API)"),
+    "not_current": ungettext(
+        "{n} dataset is not current",
+        "{n} datasets are not current"),
+    "needs_evaluator": N_("An evaluator must judge this step on the attached evidence"),
+    "previous_missing": N_("Name last year's target database"),
 }
 
 

@@ -331,7 +331,7 @@ def _dataset_facts(row: Any, extras: Mapping[str, Any], tags: int,
 # so the tab and the overview pay for what changed, not for the portal.
 _MEMO_LIMIT = 200_000
 _facts_memo: dict[str, tuple[str, dict[str, Any]]] = {}
-_periods_memo: dict[tuple[str, int, dt.date], tuple[Any, list[tuple[str, str, tuple[str, ...]]]]] = {}
+_periods_memo: dict[tuple[str, int, dt.date], tuple[Any, "_Periods"]] = {}
 
 # A dataset's fingerprint: the row versions (PostgreSQL xmin, new on every
 # update) and counts of the package and its extras, resources and tags.

@@ -82,6 +82,25 @@ ensure_database() {
     psql_admin -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_trgm"
 }
 
+ensure_datastore() {
+    # DataStore: its own database, written by the CKAN role, read by a
+    # read-only role. Arguments: datastore db, main db.
+    local db="$1"
+    if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname='datastore_ro'")" ]; then
+        log "creating role datastore_ro"
+        psql_admin -c "CREATE ROLE datastore_ro LOGIN PASSWORD '$PG_PASS'"
+    fi
+    if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname='$db'")" ]; then
+        log "creating database $db"
+        psql_admin -c "CREATE DATABASE $db OWNER $PG_ROLE ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"
+        # the SQL of `ckan datastore set-permissions` (which needs the
+        # datastore plugin in the ini), from CKAN's own template
+        "$VENV/bin/python" -c 'import sys; from ckanext.datastore.cli import permissions_sql; print(permissions_sql(*sys.argv[1:]))' \
+            "$2" "$db" "$PG_ROLE" "$PG_ROLE" datastore_ro \
+            | as_root su postgres -c "psql -p $PG_PORT -v ON_ERROR_STOP=1 -q -d $db" >/dev/null
+    fi
+}
+
 start_redis() {
     if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
     log "starting Redis on 127.0.0.1:$REDIS_PORT"

@@ -201,7 +201,7 @@ def data_catalog(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[st
     need = params.get("min_catalog_complete_share", 100)
     complete = [d for d in datasets if d.get("has_owner") and d.get("has_steward")]
     share = len(complete) / len(datasets) if datasets else 0.0
-    actions = []
+    actions: list[dict[str, Any]] = []
     if len(datasets) < max(1, minimum):
         actions.append(_action("catalog_empty"))
     no_owner = [d for d in datasets if not d.get("has_owner")]
@@ -215,7 +215,7 @@ def data_catalog(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[st
     met = len(datasets) >= max(1, minimum) and _pct(share) + 1e-9 >= need
     evidence = [_ds_evidence(d, "incomplete") for d in datasets if d not in complete]
     return result("data_catalog", met, len(complete), len(datasets), "datasets",
-                  evidence, [] if met else actions, _pct(share), need)
+                  evidence, () if met else actions, _pct(share), need)
 
 
 def stakeholders_named(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -279,7 +279,7 @@ def dictionary_coverage(facts: Mapping[str, Any], params: Mapping[str, Any]
     value = _pct(share)
     met = columns > 0 and value + 1e-9 >= need
     if met:
-        actions = []
+        actions: list[dict[str, Any]] = []
     elif not columns:
         actions = [_action("dictionary_missing")]
     else:
@@ -332,7 +332,7 @@ def monthly_compliance(facts: Mapping[str, Any], params: Mapping[str, Any]
     missed: list[str] = []
     late: list[str] = []
     evidence = []
-    actions = []
+    actions: list[dict[str, Any]] = []
     for d in targets:
         d_ok, d_due, d_missed, d_late = _month_tally(d, months, late_ok)
         ok, due = ok + d_ok, due + d_due
@@ -372,7 +372,7 @@ def monthly_compliance(facts: Mapping[str, Any], params: Mapping[str, Any]
             actions.append(_action("catalog_behind", len(behind),
                                    datasets=[d["id"] for d in behind]))
     out = result("monthly_compliance", met, ok, due, "months", evidence,
-                 [] if met else actions, None if rate is None else _pct(rate), need)
+                 () if met else actions, None if rate is None else _pct(rate), need)
     out["catalog_share"] = catalog_value
     return out
 
@@ -407,7 +407,7 @@ def usage_evidence(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[
     counted = [e for e in rows if e.get("status") == "verified" or not verified_only]
     pending = [e for e in rows if e.get("status") == "pending"]
     met = len(counted) >= need
-    actions = []
+    actions: list[dict[str, Any]] = []
     if not met:
         if pending and verified_only:
             actions.append(_action("usage_pending", len(pending)))
@@ -431,7 +431,9 @@ def published_online(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dic
         return result("published_online", False, 0, need, "datasets", (),
                       [_action("target_missing")])
     index = _by_id(facts)
-    served, evidence, actions = [], [], []
+    served: list[Mapping[str, Any]] = []
+    evidence: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
     for d in targets:
         shared = [] if public_only else _verified_sharing(facts, {d["id"]})
         if (not d.get("private") and d.get("online")) or shared:
@@ -444,7 +446,7 @@ def published_online(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dic
             actions.append(_action("not_online", datasets=[d["id"]]))
     met = len(served) >= need
     return result("published_online", met, len(served), need, "datasets", evidence,
-                  [] if met else actions)
+                  () if met else actions)
 
 
 def sharing_record(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -460,7 +462,7 @@ def sharing_record(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[
     verified = [e for e in rows if e.get("status") == "verified"]
     pending = [e for e in rows if e.get("status") == "pending"]
     met = len(verified) >= need
-    actions = []
+    actions: list[dict[str, Any]] = []
     if not met:
         if pending:
             actions.append(_action("sharing_pending", len(pending)))
@@ -483,7 +485,8 @@ def _current(facts: Mapping[str, Any], datasets: Iterable[Mapping[str, Any]]
              ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
     months = list(facts.get("months") or [])
     late_ok = bool(facts.get("count_late_as_on_time"))
-    current, behind = [], []
+    current: list[Mapping[str, Any]] = []
+    behind: list[Mapping[str, Any]] = []
     for d in datasets:
         _ok, due, missed, _late = _month_tally(d, months, late_ok)
         if not due:
@@ -536,7 +539,7 @@ def _previous_rate(facts: Mapping[str, Any], need: float, late_ok: bool, type_: 
         late += [m for m in d_late if m not in late]
     value = _pct(ok / due) if due else None
     met = bool(due) and (value or 0) + 1e-9 >= need
-    actions = []
+    actions: list[dict[str, Any]] = []
     if not due:
         actions.append(_action("nothing_due"))
     if missed:
@@ -544,7 +547,7 @@ def _previous_rate(facts: Mapping[str, Any], need: float, late_ok: bool, type_: 
     if late and not late_ok:
         actions.append(_action("late_for", len(late), months=sorted(late)))
     return result(type_, met, ok, due, "months", [_ds_evidence(d) for d in targets],
-                  [] if met else actions, value, need)
+                  () if met else actions, value, need)
 
 
 def _evaluator_only(type_: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]],

@@ -11,7 +11,6 @@ from . import dictionary, ledger, privacy
 from . import model as _model  # noqa: F401  (tables defined at import)
 
 
-@tk.blanket.actions
 @tk.blanket.blueprints
 @tk.blanket.auth_functions
 @tk.blanket.config_declarations
@@ -20,6 +19,7 @@ from . import model as _model  # noqa: F401  (tables defined at import)
 @tk.blanket.validators
 class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IConfigurer)
+    p.implements(p.IActions)
     p.implements(p.IConfigurable)
     p.implements(p.ITranslation)
     p.implements(p.IPackageController, inherit=True)
@@ -31,6 +31,15 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
         tk.add_template_directory(config, "templates")
         tk.add_public_directory(config, "assets")
         tk.add_resource("assets", "kpigov")
+
+    # IActions: every action of logic/action.py, plus the DataStore hooks
+    # when the datastore plugin is on (chaining needs the base action).
+    def get_actions(self) -> dict[str, Any]:
+        from .logic import action, datastore_hooks
+        actions = {name: getattr(action, name) for name in action.__all__}
+        if p.plugin_loaded("datastore"):
+            actions.update(datastore_hooks.chained_actions())
+        return actions
 
     # IConfigurable
     def configure(self, config: Any) -> None:

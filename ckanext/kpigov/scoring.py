@@ -75,7 +75,7 @@ def rubric_dirs() -> list[Path]:
 
 
 def _mtimes(dirs: Sequence[Path]) -> tuple[Any, ...]:
-    stamp = []
+    stamp: list[Any] = []
     for folder in dirs:
         try:
             stamp.extend((str(p), p.stat().st_mtime_ns)
@@ -552,10 +552,10 @@ def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = No
         facts[oid]["compliance_rate"] = round(ok / due, 4) if due else None
     for pid, stamp in stamps.items():
         when = stamp[2]
-        ds = by_id.get(pid)
-        if when is None or ds is None:
+        owner = by_id[pid]["owner_org"] if pid in by_id else None
+        if when is None or owner is None:
             continue
-        f = facts[ds["owner_org"]]
+        f = facts[owner]
         if f["last_update"] is None or when.isoformat() > f["last_update"]:
             f["last_update"] = when.isoformat()
     g = governance_table

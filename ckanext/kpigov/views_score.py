@@ -65,9 +65,10 @@ def _fy(raw: Optional[str]) -> int:
     try:
         return fiscal.validate_fiscal_year(raw)
     except (ValueError, TypeError):
-        tk.abort(400, tk._("Fiscal year must be a Buddhist Era year from 2550 to "
-                           "next year, e.g. {example}").format(
-            example=fiscal.current_fiscal_year()))
+        pass
+    return tk.abort(400, tk._("Fiscal year must be a Buddhist Era year from 2550 to "
+                              "next year, e.g. {example}").format(
+        example=fiscal.current_fiscal_year()))
 
 
 def _quarter(raw: Optional[str]) -> Optional[int]:
@@ -86,7 +87,7 @@ def _years() -> list[int]:
 def _validation_abort(exc: tk.ValidationError) -> Any:
     messages = "; ".join("%s: %s" % (k, " ".join(map(str, v)))
                          for k, v in exc.error_dict.items())
-    tk.abort(400, messages)
+    return tk.abort(400, messages)
 
 
 def _rubric_arg() -> Optional[str]:
@@ -185,7 +186,8 @@ def _step_rows(result: dict[str, Any]) -> list[list[Any]]:
     for s in result["steps"]:
         ver = s.get("verification") or {}
         decision = {"verified": "รับรอง (verified)", "rejected": "ไม่รับรอง (rejected)"}.get(
-            ver.get("decision"), "รอการรับรอง (pending)" if s["requires_verification"] else "")
+            ver.get("decision") or "",
+            "รอการรับรอง (pending)" if s["requires_verification"] else "")
         actions = "; ".join(a.get("text", "") for c in s["checks"]
                             for a in c.get("actions") or [])
         rows.append([s["id"], s["title_th"], s["share"], _status(s["computed_met"]),
@@ -228,8 +230,8 @@ def org_file(result: dict[str, Any], format: str) -> tuple[bytes, str, str]:
                                    "-q%s" % result["quarter"] if result.get("quarter") else "")
     stamp = [result["rubric"]["id"], result["rubric"]["version"]]
     if format == "json":
-        body = json.dumps(result, ensure_ascii=False, indent=1, default=str)
-        return body.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
+        text = json.dumps(result, ensure_ascii=False, indent=1, default=str)
+        return text.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
     if format == "csv":
         header = ["หน่วยงาน (organization)", *FORM_HEADER, *STAMP_HEADER]
         rows = [[org["title"], *_form_row(result, r), *stamp]]
@@ -301,8 +303,8 @@ def overview_file(data: dict[str, Any], format: str) -> tuple[bytes, str, str]:
     name = "kpigov-kpi-overview-%s%s" % (fy, "-q%s" % quarter if quarter else "")
     raw = data.pop("raw")
     if format == "json":
-        body = json.dumps(data, ensure_ascii=False, indent=1, default=str)
-        return body.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
+        text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
+        return text.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
     stamp = [data["rubric"]["id"], data["rubric"]["version"]]
     form_rows, step_rows = [], []
     for row in data["organizations"]:

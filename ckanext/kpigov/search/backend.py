@@ -33,7 +33,7 @@ from ckan.lib.search.query import (
     _get_local_query_parser)
 
 from . import lucene
-from .compiler import Compiler
+from .compiler import Compiler, is_keyword
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def _upsert_statement() -> Any:
         cols = ["id", "site_id", "name", "title_string", "title_text",
                 "metadata_created", "metadata_modified", "permission_labels",
                 "fields", "search_text", "doc", "data_dict",
-                "validated_data_dict"]
+                "validated_data_dict", "state", "capacity", "keywords"]
         tsv = " || ".join(
             "setweight(to_tsvector('english'::regconfig, :tsv_%s), '%s')"
             % (w.lower(), w) for w in "ABCD")
@@ -170,6 +170,7 @@ def _upsert_statement() -> Any:
                             for c in cols[1:] + ["tsv", "indexed_at"])))
         _UPSERT = sa.text(sql).bindparams(
             sa.bindparam("fields", type_=JSONB),
+            sa.bindparam("keywords", type_=JSONB),
             sa.bindparam("doc", type_=JSONB),
             sa.bindparam("permission_labels", type_=ARRAY(sa.UnicodeText)))
     return _UPSERT
@@ -341,6 +342,9 @@ class PgPackageSearchIndex(PackageSearchIndex):
             "metadata_modified": when("metadata_modified"),
             "permission_labels": list(doc.get("permission_labels") or []),
             "fields": fields, "search_text": search_text,
+            "state": (fields.get("state") or [None])[0],
+            "capacity": (fields.get("capacity") or [None])[0],
+            "keywords": {k: v for k, v in fields.items() if is_keyword(k)},
             "doc": json.loads(json.dumps(doc, default=str).replace("\\u0000", "")),
             "data_dict": _clean(data_dict or ""),
             "validated_data_dict": _clean(validated or ""),
@@ -382,7 +386,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
     def get_all_entity_ids(self, max_results: int = 1000) -> list[str]:
         rows = model.Session.execute(sa.text(
             "SELECT id FROM kpigov_search_doc WHERE site_id = :site "
-            "AND fields @> '{\"state\": [\"active\"]}' ORDER BY id LIMIT :n"),
+            "AND state = 'active' ORDER BY id LIMIT :n"),
             {"site": _site_id(), "n": max_results})
         return [r[0] for r in rows]
 
@@ -437,7 +441,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
             raise SearchQueryError(str(e))
 
         if not any(re.search(r"(^|[\s(+])state:", f) for f in fqs):
-            where.append("(d.fields -> 'state') @> '[\"active\"]'")
+            where.append("d.state = 'active'")
         where.append("d.site_id = %s" % compiler.param(_site_id()))
         if permission_labels is not None:
             where.append("d.permission_labels && CAST(%s AS text[])"
@@ -507,10 +511,15 @@ class PgPackageSearchQuery(PackageSearchQuery):
             raise SearchQueryError("facet.limit and facet.mincount must be integers")
         fields = [str(f) for f in fields]
         facet_params = dict(params, _facet_fields=fields)
-        # One jsonb_each per row: ``fields`` is large and usually TOASTed,
-        # and every ``fields -> key`` would fetch and decompress it again.
+        # Keyword fields only (the usual case): the small inline ``keywords``
+        # column. Otherwise ``fields``, once per row with one jsonb_each:
+        # it is large and usually TOASTed, and every ``fields -> key`` would
+        # fetch and decompress it again.
+        column = ("d.keywords" if all(is_keyword(f) for f in fields)
+                  else "d.fields")
         rows = model.Session.execute(sa.text(
-            "SELECT e.key, v, count(*) AS n FROM (SELECT d.fields " + sql_from +
+            "SELECT e.key, v, count(*) AS n FROM (SELECT " + column +
+            " AS fields " + sql_from +
             ") h, jsonb_each(h.fields) e, jsonb_array_elements_text("
             "CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value "
             "ELSE '[]'::jsonb END) v "

@@ -31,6 +31,30 @@ DATE_COLUMNS = {"metadata_modified", "metadata_created"}
 # Filters CKAN adds to every package_search (+capacity:public,
 # +state:(active)) or that select (almost) all datasets.
 UBIQUITOUS_FIELDS = {"state", "capacity", "dataset_type", "type"}
+# Short keyword fields copied, complete, into the small inline ``keywords``
+# column (besides ``fields``, which holds everything, large text included,
+# and is usually TOAST-compressed). Exact matches, prefixes, ranges, facets
+# on these read ``keywords``. The list is static: the compiler must know,
+# without looking at the data, that ``keywords`` holds ALL values of a field.
+# The migration b7d4e91c5a20 keeps a frozen copy of it.
+KEYWORD_FIELDS = frozenset({
+    "state", "capacity", "organization", "owner_org", "groups", "tags",
+    "res_format", "license_id", "dataset_type", "type", "name",
+    "kpigov_freshness", "kpigov_cadence", "entity_type", "site_id",
+    "private", "isopen", "num_resources", "num_tags", "res_type",
+})
+KEYWORD_PREFIXES = ("vocab_",)
+# Plain columns that hold the single value of these fields.
+STATE_COLUMNS = {"state", "capacity"}
+
+
+def is_keyword(field: str) -> bool:
+    return field in KEYWORD_FIELDS or field.startswith(KEYWORD_PREFIXES)
+
+
+def source(field: str) -> str:
+    """The JSONB column that holds every value of ``field``."""
+    return "d.keywords" if is_keyword(field) else "d.fields"
 _ASCII = re.compile(r"^[\x00-\x7f]*$")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _DATE_MATH = re.compile(
@@ -154,7 +178,7 @@ class Compiler:
         if field in (None, "text"):
             return self.free_text(term)
         if term.kind == "exists":
-            return "d.fields ? %s" % self.param(field)
+            return "%s ? %s" % (source(field), self.param(field))
         if field == "site_id":
             return "d.site_id = %s" % self.param(term.value)
         if field == "entity_type":
@@ -173,19 +197,23 @@ class Compiler:
             return "d.%s = %s" % (field, self.param(_solr_date(term.value)))
         if term.kind == "prefix":
             return ("EXISTS (SELECT 1 FROM jsonb_array_elements_text("
-                    "d.fields -> %s) x WHERE x LIKE %s)" % (
-                        self.param(field),
+                    "%s -> %s) x WHERE x LIKE %s)" % (
+                        source(field), self.param(field),
                         self.param(_like_escape(term.value) + "%")))
+        if field in STATE_COLUMNS:
+            # One value per document, in its own column (NULL when absent,
+            # as ``fields -> field @> ...`` is then NULL too).
+            return "d.%s = %s" % (field, self.param(term.value))
         if field in UBIQUITOUS_FIELDS:
             # Matches (nearly) every document: as a plain filter, not a GIN
             # index condition. Otherwise the planner, which cannot estimate
             # jsonb containment, bets on the fields index, reads every row
             # and leaves the selective text index unused.
-            return "(d.fields -> %s) @> CAST(%s AS jsonb)" % (
-                self.param(field),
+            return "(%s -> %s) @> CAST(%s AS jsonb)" % (
+                source(field), self.param(field),
                 self.param(json.dumps([term.value], ensure_ascii=False)))
-        return "d.fields @> CAST(%s AS jsonb)" % self.param(
-            json.dumps({field: [term.value]}, ensure_ascii=False))
+        return "%s @> CAST(%s AS jsonb)" % (source(field), self.param(
+            json.dumps({field: [term.value]}, ensure_ascii=False)))
 
     def ngram(self, term: lucene.Term, source: str) -> str:
         """Substring match of each query word, as Solr's n-gram field does.
@@ -194,7 +222,7 @@ class Compiler:
         there; the same here.
         """
         if term.kind == "exists":
-            return "d.fields ? %s" % self.param(source)
+            return "d.fields ? %s" % self.param(source)  # title/name
         words = term.value.lower().split()
         if not words:
             return "FALSE"
@@ -232,8 +260,9 @@ class Compiler:
         if node.high is not None:
             conds.append("%s %s %s" % (x, hi_op, self.param(
                 float(node.high) if numeric else node.high)))
-        return ("EXISTS (SELECT 1 FROM jsonb_array_elements_text(d.fields -> %s) x"
-                " WHERE %s)" % (self.param(node.field), " AND ".join(conds)))
+        return ("EXISTS (SELECT 1 FROM jsonb_array_elements_text(%s -> %s) x"
+                " WHERE %s)" % (source(node.field), self.param(node.field),
+                                " AND ".join(conds)))
 
     # -- ranking and order ---------------------------------------------------
     def score(self, terms: list[lucene.Term]) -> str:
@@ -282,8 +311,10 @@ class Compiler:
                 expr = "d.title_string"
             elif field == "name":
                 expr = "d.name"
+            elif field in STATE_COLUMNS:
+                expr = "d." + field
             elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", field):
-                expr = "(d.fields -> %s ->> 0)" % self.param(field)
+                expr = "(%s -> %s ->> 0)" % (source(field), self.param(field))
             else:
                 raise SearchQueryError('Invalid "sort" parameter')
             clauses.append("%s %s NULLS LAST" % (expr, direction))

@@ -28,5 +28,10 @@ search_doc_table = sa.Table(
     sa.Column("data_dict", sa.UnicodeText),
     sa.Column("validated_data_dict", sa.UnicodeText),
     sa.Column("indexed_at", sa.DateTime, server_default=sa.func.now()),
+    # Added by b7d4e91c5a20: small copies of fields used by every search.
+    sa.Column("state", sa.UnicodeText),
+    sa.Column("capacity", sa.UnicodeText),
+    sa.Column("keywords", JSONB, nullable=False,
+              server_default=sa.text("'{}'::jsonb")),
     extend_existing=True,
 )

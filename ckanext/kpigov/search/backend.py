@@ -47,6 +47,8 @@ _NOT_TEXT = {
     "creator_user_id", "type", "dataset_type", "num_resources", "num_tags",
     "isopen", "license_url", "res_url", "res_type", "url", "version",
 }
+# Below this many matches the facet query fences its filter (see _facets).
+_FACET_FENCE_BELOW = 2000
 _KEY_CHARS = re.compile(r"[^0-9A-Za-z_\-]")
 
 
@@ -465,7 +467,8 @@ class PgPackageSearchQuery(PackageSearchQuery):
                         "%s AS score %s ORDER BY %s LIMIT %d OFFSET %d"
                         % (score_sql, sql_from, order_sql, rows, start)),
                         params).fetchall()
-                facets = self._facets(query, sql_from, params)
+                facets = self._facets(query, sql_from, params,
+                                      int(count or 0))
         except sa.exc.DataError as e:
             raise SearchQueryError("Invalid search value: %s"
                                    % str(e.orig).splitlines()[0])
@@ -494,7 +497,8 @@ class PgPackageSearchQuery(PackageSearchQuery):
         return {"results": self.results, "count": self.count}
 
     def _facets(self, query: dict[str, Any], sql_from: str,
-                params: dict[str, Any]) -> dict[str, dict[str, int]]:
+                params: dict[str, Any],
+                count: int = 0) -> dict[str, dict[str, int]]:
         fields = query.get("facet.field") or []
         if isinstance(fields, str):
             try:
@@ -510,21 +514,34 @@ class PgPackageSearchQuery(PackageSearchQuery):
         except (TypeError, ValueError):
             raise SearchQueryError("facet.limit and facet.mincount must be integers")
         fields = [str(f) for f in fields]
-        facet_params = dict(params, _facet_fields=fields)
-        # Keyword fields only (the usual case): the small inline ``keywords``
-        # column. Otherwise ``fields``, once per row with one jsonb_each:
-        # it is large and usually TOASTed, and every ``fields -> key`` would
-        # fetch and decompress it again.
-        column = ("d.keywords" if all(is_keyword(f) for f in fields)
-                  else "d.fields")
-        rows = model.Session.execute(sa.text(
-            "SELECT e.key, v, count(*) AS n FROM (SELECT " + column +
-            " AS fields " + sql_from +
-            ") h, jsonb_each(h.fields) e, jsonb_array_elements_text("
-            "CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value "
-            "ELSE '[]'::jsonb END) v "
-            "WHERE e.key = ANY(CAST(:_facet_fields AS text[])) "
-            "GROUP BY e.key, v"), facet_params).fetchall()
+        # Each field once: the keyword form below unnests this list.
+        facet_params = dict(params, _facet_fields=list(dict.fromkeys(fields)))
+        # Few matches (a text search): plan the filter on its own (OFFSET 0),
+        # as the count query was, so that it uses the text indexes; else the
+        # planner, misled by the set-returning functions above it, scans
+        # every row. Many matches: no fence, a (parallel) scan is right.
+        if count < _FACET_FENCE_BELOW:
+            sql_from = sql_from + " OFFSET 0"
+        if all(is_keyword(f) for f in fields):
+            # Keyword fields only (the usual case): the small inline
+            # ``keywords`` column, one ``->`` per requested field.
+            sql = ("SELECT f.key, v, count(*) AS n FROM (SELECT d.keywords "
+                   + sql_from + ") h CROSS JOIN unnest(CAST(:_facet_fields AS "
+                   "text[])) f(key), jsonb_array_elements_text(CASE WHEN "
+                   "jsonb_typeof(h.keywords -> f.key) = 'array' THEN "
+                   "h.keywords -> f.key ELSE '[]'::jsonb END) v "
+                   "GROUP BY f.key, v")
+        else:
+            # Otherwise ``fields``, once per row with one jsonb_each: it is
+            # large and usually TOASTed, and every ``fields -> key`` would
+            # fetch and decompress it again.
+            sql = ("SELECT e.key, v, count(*) AS n FROM (SELECT d.fields "
+                   + sql_from + ") h, jsonb_each(h.fields) e, "
+                   "jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.value) "
+                   "= 'array' THEN e.value ELSE '[]'::jsonb END) v "
+                   "WHERE e.key = ANY(CAST(:_facet_fields AS text[])) "
+                   "GROUP BY e.key, v")
+        rows = model.Session.execute(sa.text(sql), facet_params).fetchall()
         by_field: dict[str, list[tuple[str, int]]] = {f: [] for f in fields}
         for k, v, n in rows:
             if n >= mincount and v != "":

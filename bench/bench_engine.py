@@ -24,7 +24,8 @@ def build(datasets: int, months: int, seed: int = 52) -> list[list[LedgerEntry]]
         for m in range(months):
             if rng.random() < 0.9:  # ~1 entry a month, with some gaps and some extras
                 at = start + timedelta(days=30 * m + rng.randint(0, 40), hours=rng.randint(0, 8))
-                nature = "new_data" if rng.random() < 0.85 else rng.choice(("correction", "metadata"))
+                nature = ("new_data" if rng.random() < 0.85
+                          else rng.choice(("correction", "metadata")))
                 entries.append(LedgerEntry(f"{d}-{m}", at, nature))
         result.append(entries)
     return result

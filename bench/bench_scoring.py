@@ -188,17 +188,24 @@ def main() -> None:
         t0 = time.perf_counter()
         results = scoring.score_orgs(orgs, FY)
         cold = time.perf_counter() - t0
-        times = []
+        times, cached = [], []
         for _ in range(5):
             model.Session.expire_all()
+            scoring._score_memo.clear()  # re-run every check and every score
             t0 = time.perf_counter()
             results = scoring.score_orgs(orgs, FY)
             times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            scoring.score_orgs(orgs, FY)
+            cached.append(time.perf_counter() - t0)
         recompute = statistics.median(times)
         perf = [r["performance"] for r in results.values()]
-        print("\n1. recompute all %d scores: %.3f s median, %.3f s best (target < 2 s); "
-              "mean performance %.1f %%" % (len(orgs), recompute, min(times),
-                                            statistics.mean(perf)))
+        print("\n1. recompute all %d scores (all checks and scores re-run; per-dataset "
+              "facts and compliance from the memo): %.3f s median, %.3f s best "
+              "(target < 2 s); mean performance %.1f %%" % (
+                  len(orgs), recompute, min(times), statistics.mean(perf)))
+        print("   nothing changed since the last call: %.3f s median"
+              % statistics.median(cached))
         print("   first computation in a fresh process (every dataset's compliance "
               "evaluated, memos empty): %.3f s" % cold)
         t0 = time.perf_counter()
@@ -284,7 +291,8 @@ def main() -> None:
               per_org * 1000))
     print("   extrapolated to %d datasets and %d organizations: %.1f s" % (
         DATASETS, len(orgs), script))
-    print("   ratio: %.0fx faster in bulk (target >= 50x)" % (script / recompute))
+    print("   ratio: %.0fx faster in bulk (target >= 50x); %.0fx against the first "
+          "computation in a fresh process" % (script / recompute, script / cold))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ ensure_apt() {
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
     dpkg -s libmagic1 >/dev/null 2>&1 || missing+=(libmagic1)
+    # headless browser test (Playwright drives Debian's Chromium) and Thai fonts
+    command -v chromium >/dev/null || missing+=(chromium)
+    dpkg -s fonts-thai-tlwg >/dev/null 2>&1 || missing+=(fonts-thai-tlwg)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "apt-get install ${missing[*]}"
         as_root apt-get update -qq

@@ -183,4 +183,6 @@ TH = {
     "Summary: evidence on private datasets and the next actions are shown to members of the "
     "organization and to evaluators.":
         "สรุป: หลักฐานของชุดข้อมูลส่วนตัวและสิ่งที่ต้องดำเนินการต่อ แสดงเฉพาะสมาชิกของหน่วยงานและผู้ประเมิน",
+    "Unknown rubric": "ไม่รู้จักเกณฑ์การประเมินนี้",
+    "Must be yes or no": "ต้องเป็น ใช่ หรือ ไม่ใช่",
 }

@@ -54,68 +54,63 @@ facts = {
 MONTH_OK = ("on_time",)
 _DUE = ("on_time", "late", "missed")
 
-def N_(text: str) -> tuple[str, str]:
+def N_(text: str) -> str:
     """Marks a message for extraction (dev/i18n); translated by the caller."""
+    return text
+
+
+def _same(text: str) -> tuple[str, str]:
     return (text, text)
 
 
-def ungettext(singular: str, plural: str) -> tuple[str, str]:
-    """Marks a singular/plural message pair for extraction."""
-    return (singular, plural)
-
-
-# code → (singular, plural) English text; ``{n}`` and other named fields are
-# filled in by the caller after translation.
+# code → (text for n = 1, text for other n), English; each is its own
+# message in the catalogue. ``{n}`` and other named fields are filled in by
+# the caller after translation.
 MESSAGES: Mapping[str, tuple[str, str]] = {
-    "team_missing": N_("Record this year's data-governance working group"),
-    "team_no_document": N_("Attach the working group's appointment order"),
-    "team_rejected": N_(
-        "The working group record was rejected: correct it and ask for verification again"),
-    "plan_missing": N_("Write this year's database development plan"),
-    "plan_no_document": N_("Attach the development plan document"),
-    "plan_rejected": N_(
-        "The development plan was rejected: correct it and ask for verification again"),
-    "catalog_empty": N_("Publish the agency's datasets in the data catalog"),
-    "lack_owner": ungettext(
-        "{n} dataset lacks an owner",
-        "{n} datasets lack an owner"),
-    "lack_steward": ungettext(
-        "{n} dataset lacks a steward",
-        "{n} datasets lack a steward"),
-    "stakeholders_missing": N_(
-        "Name the stakeholders and the people responsible for the agency's data"),
-    "target_missing": N_(
+    "team_missing": _same(N_("Record this year's data-governance working group")),
+    "team_no_document": _same(N_("Attach the working group's appointment order")),
+    "team_rejected": _same(N_(
+        "The working group record was rejected: correct it and ask for verification again")),
+    "plan_missing": _same(N_("Write this year's database development plan")),
+    "plan_no_document": _same(N_("Attach the development plan document")),
+    "plan_rejected": _same(N_(
+        "The development plan was rejected: correct it and ask for verification again")),
+    "catalog_empty": _same(N_("Publish the agency's datasets in the data catalog")),
+    "lack_owner": (N_("{n} dataset lacks an owner"),
+                   N_("{n} datasets lack an owner")),
+    "lack_steward": (N_("{n} dataset lacks a steward"),
+                   N_("{n} datasets lack a steward")),
+    "stakeholders_missing": _same(N_(
+        "Name the stakeholders and the people responsible for the agency's data")),
+    "target_missing": _same(N_(
         "Choose this year's target database (set \"KPI target database for fiscal year\" on a "
-        "dataset)"),
-    "completeness_low": N_("Complete the target database's metadata: {fields}"),
-    "dictionary_missing": N_("Write the data dictionary of the target database"),
-    "dictionary_low": ungettext(
-        "Describe {n} more column in the data dictionary",
-        "Describe {n} more columns in the data dictionary"),
-    "cadence_missing": N_("Declare the update cadence of the target database"),
-    "nothing_due": N_("No month is due yet"),
-    "no_data_for": N_("No data for {months}"),
-    "late_for": N_("Data came late for {months}"),
-    "catalog_behind": ungettext(
-        "{n} catalog dataset is behind its update cadence",
-        "{n} catalog datasets are behind their update cadence"),
-    "usage_missing": N_("Record evidence that the target database is used in operations"),
-    "usage_pending": ungettext(
-        "{n} usage record awaits an evaluator's verification",
-        "{n} usage records await an evaluator's verification"),
-    "not_online": N_("Publish the target database online: a file, a URL, an API or the DataStore"),
-    "target_private": N_(
-        "Make the target database public, or record a verified sharing with other agencies"),
-    "sharing_missing": N_("Record the online sharing of the target database with other agencies"),
-    "sharing_pending": ungettext(
-        "{n} sharing record awaits an evaluator's verification",
-        "{n} sharing records await an evaluator's verification"),
-    "no_realtime": N_("Link at least one database in real time (DataStore or API)"),
-    "not_current": ungettext(
-        "{n} dataset is not current",
-        "{n} datasets are not current"),
-    "needs_evaluator": N_("An evaluator must judge this step on the attached evidence"),
-    "previous_missing": N_("Name last year's target database"),
+        "dataset)")),
+    "completeness_low": _same(N_("Complete the target database's metadata: {fields}")),
+    "dictionary_missing": _same(N_("Write the data dictionary of the target database")),
+    "dictionary_low": (N_("Describe {n} more column in the data dictionary"),
+        N_("Describe {n} more columns in the data dictionary")),
+    "cadence_missing": _same(N_("Declare the update cadence of the target database")),
+    "nothing_due": _same(N_("No month is due yet")),
+    "no_data_for": _same(N_("No data for {months}")),
+    "late_for": _same(N_("Data came late for {months}")),
+    "catalog_behind": (N_("{n} catalog dataset is behind its update cadence"),
+        N_("{n} catalog datasets are behind their update cadence")),
+    "usage_missing": _same(N_("Record evidence that the target database is used in operations")),
+    "usage_pending": (N_("{n} usage record awaits an evaluator's verification"),
+        N_("{n} usage records await an evaluator's verification")),
+    "not_online": _same(N_(
+        "Publish the target database online: a file, a URL, an API or the DataStore")),
+    "target_private": _same(N_(
+        "Make the target database public, or record a verified sharing with other agencies")),
+    "sharing_missing": _same(N_(
+        "Record the online sharing of the target database with other agencies")),
+    "sharing_pending": (N_("{n} sharing record awaits an evaluator's verification"),
+        N_("{n} sharing records await an evaluator's verification")),
+    "no_realtime": _same(N_("Link at least one database in real time (DataStore or API)")),
+    "not_current": (N_("{n} dataset is not current"),
+        N_("{n} datasets are not current")),
+    "needs_evaluator": _same(N_("An evaluator must judge this step on the attached evidence")),
+    "previous_missing": _same(N_("Name last year's target database")),
 }
 
 

@@ -44,6 +44,9 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     # IConfigurable
     def configure(self, config: Any) -> None:
         ledger.install()
+        # a malformed rubric stops start-up with its path, key and problem
+        from . import scoring
+        scoring.startup_check()
 
     # IPackageController
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ cuts them down to what a viewer may see and adds the translated texts.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 from collections import defaultdict
@@ -330,6 +331,10 @@ def _dataset_facts(row: Any, extras: Mapping[str, Any], tags: int,
 # recomputed only when a cheap fingerprint (computed by PostgreSQL) changes,
 # so the tab and the overview pay for what changed, not for the portal.
 _MEMO_LIMIT = 200_000
+# memo entries carry a version number: an organization whose datasets kept
+# theirs (and whose own records are unchanged) keeps its computed score
+_versions = itertools.count(1)
+_score_memo: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
 _facts_memo: dict[str, tuple[str, dict[str, Any]]] = {}
 _periods_memo: dict[tuple[str, int, dt.date], tuple[Any, "_Periods"]] = {}
 
@@ -353,6 +358,11 @@ _FINGERPRINTS_MANY = sa.text(_FP_SELECT % (
         "FROM %s GROUP BY package_id) %s ON %s.package_id = p.id" % (t, a, a)
         for t, a in (("package_extra", "e"), ("resource", "r"), ("package_tag", "t")))))
 _LEDGER_VERSION = sa.text("SELECT count(*), max(xmin::text::bigint) FROM kpigov_ledger")
+# all dataset tables at once: while unchanged, the fingerprints are too
+_PORTAL_VERSION = sa.text("SELECT " + ", ".join(
+    "(SELECT count(*) || '.' || max(xmin::text::bigint) FROM %s)" % t
+    for t in ("package", "package_extra", "resource", "package_tag")))
+_fp_memo: dict[str, Any] = {"version": None, "orgs": None, "rows": None}
 
 _LEDGER_STAMPS = sa.text("""
 SELECT l.package_id, count(*), max(l.created),
@@ -383,8 +393,15 @@ def _trim(memo: dict[Any, Any]) -> None:
 def _datasets_memo(org_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Dataset facts (a fresh dict per call) in title order, from the memo
     where the fingerprint is unchanged."""
-    query = _FINGERPRINTS_MANY if len(org_ids) > 20 else _FINGERPRINTS_FEW
-    rows = model.Session.execute(query, {"orgs": list(org_ids)}).fetchall()
+    if len(org_ids) > 20:
+        version = tuple(model.Session.execute(_PORTAL_VERSION).one())
+        key = tuple(sorted(org_ids))
+        if _fp_memo["version"] != version or _fp_memo["orgs"] != key:
+            _fp_memo.update(version=version, orgs=key, rows=model.Session.execute(
+                _FINGERPRINTS_MANY, {"orgs": list(org_ids)}).fetchall())
+        rows = _fp_memo["rows"]
+    else:
+        rows = model.Session.execute(_FINGERPRINTS_FEW, {"orgs": list(org_ids)}).fetchall()
     stale = [r.id for r in rows if _facts_memo.get(r.id, ("",))[0] != r.fp]
     if stale:
         _trim(_facts_memo)
@@ -397,6 +414,7 @@ def _datasets_memo(org_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
             for row in _packages(ids=ids):
                 base = _dataset_facts(row, extras.get(row.id, {}), tags.get(row.id, 0),
                                       resources.get(row.id, []))
+                base["_version"] = next(_versions)
                 base["_created"] = row.metadata_created
                 base["_cadence"] = (extras.get(row.id, {}).get("update_frequency_unit"),
                                     extras.get(row.id, {}).get("update_frequency_interval"))
@@ -515,6 +533,7 @@ class _Periods(list):  # type: ignore[type-arg]
     def __init__(self, items: Iterable[Any]) -> None:
         super().__init__(items)
         self.composed: dict[Any, Any] = {}
+        self.version = next(_versions)
 
 
 def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = None,
@@ -585,6 +604,11 @@ def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = No
         f["targets"] += [i for i in planned if i in ids and i not in f["targets"]]
         f["previous_targets"] = [d["id"] for d in f["datasets"]
                                  if d["target_fy"] == fiscal_year - 1]
+        f["_signature"] = (
+            tuple((d["id"], d["_version"], periods[d["id"]].version) for d in f["datasets"]),
+            tuple(win["months"]), win["judged"], f["as_of"], f["count_late_as_on_time"],
+            repr(f["governance"]), repr(f["stakeholders"]), repr(f["evidence"]),
+            f["last_update"])
     return facts
 
 
@@ -693,9 +717,19 @@ def score_orgs(orgs: Sequence[model.Group], fiscal_year: int,
     decided = decisions(ids, fiscal_year)
     w = weight if weight is not None else _weight()
     out = {}
+    _trim(_score_memo)
     for org in orgs:
-        res = score_facts(r, facts[org.id], decided.get(org.id), w)
-        res["organization"] = {"id": org.id, "name": org.name, "title": org.title}
+        key = (org.id, fiscal_year, quarter, r.id, r.version, w)
+        signature = (facts[org.id]["_signature"], repr(decided.get(org.id)),
+                     org.name, org.title)
+        memo = _score_memo.get(key)
+        if memo is not None and memo[0] == signature:
+            res = dict(memo[1])  # results are never changed in place
+        else:
+            res = score_facts(r, facts[org.id], decided.get(org.id), w)
+            res["organization"] = {"id": org.id, "name": org.name, "title": org.title}
+            _score_memo[key] = (signature, res)
+            res = dict(res)
         out[org.id] = res
     return out
 
@@ -706,7 +740,8 @@ def score_orgs(orgs: Sequence[model.Group], fiscal_year: int,
 def action_text(action: Mapping[str, Any], lang: str) -> str:
     singular, plural = checks_mod.MESSAGES[action["code"]]
     n = int(action.get("n") or 1)
-    text = tk._(singular) if singular == plural else tk.ungettext(singular, plural, n)
+    # two plain messages, not a plural entry: Thai has one form, English two
+    text = tk._(singular if n == 1 else plural)
     fields: dict[str, Any] = {"n": n}
     if "months" in action:
         fields["months"] = ", ".join(

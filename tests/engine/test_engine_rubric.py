@@ -120,7 +120,8 @@ def test_seed_004_steps_mapping(shipped: dict[str, Rubric]) -> None:
     score = evaluate_performance(form, 95)
     assert (score.level, score.points, score.weighted_score) == (4, 90.0, 9.000)
     from_steps = evaluate(form, {**ALL_FIVE, "step5": 0.75})
-    assert (from_steps.performance, from_steps.points, from_steps.weighted_score) == (95.0, 90.0, 9.0)
+    assert (from_steps.performance, from_steps.points,
+            from_steps.weighted_score) == (95.0, 90.0, 9.0)
     full = evaluate(form, ALL_FIVE)
     assert (full.level, full.points, full.weighted_score) == (5, 100.0, 10.0)
 

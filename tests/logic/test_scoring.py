@@ -537,3 +537,32 @@ def test_cli_score_snapshot_export(cli, portal, tmp_path):
     assert out.exit_code != 0 and "Unknown rubric" in out.output
     out = cli.invoke(ckan, ["kpigov", "score", "--org", "nowhere"])
     assert out.exit_code != 0 and "organization not found" in out.output
+
+
+@freeze_time(TODAY)
+def test_bulk_memos_follow_changes(portal):
+    """Many organizations take the bulk path (memos keyed on row versions):
+    a change to a dataset, the ledger or a decision shows on the next call."""
+    orgs = [model.Group.get(portal["org"]["id"])] + [
+        model.Group.get(factories.Organization()["id"]) for _ in range(21)]
+    first = scoring.score_orgs(orgs, FY)[portal["org"]["id"]]
+    catalog = checks_of(first)["data_catalog"]
+    assert (catalog["done"], catalog["total"]) == (1, 2)
+    assert scoring.score_orgs(orgs, FY)[portal["org"]["id"]]["performance"] == 60.0
+    pkg = model.Package.get(portal["secret"]["id"])
+    pkg.extras["kpigov_stakeholders"] = json.dumps(PEOPLE)
+    model.Session.commit()
+    second = scoring.score_orgs(orgs, FY)[portal["org"]["id"]]
+    assert checks_of(second)["data_catalog"]["met"]
+    for month in ((2024, 2), (2024, 5)):
+        record_update(portal["target"]["id"], "demo", "new_data",
+                      created=dt.datetime(*month, 20))
+    model.Session.commit()
+    third = scoring.score_orgs(orgs, FY)[portal["org"]["id"]]
+    assert third["performance"] == 100.0
+    model.Session.execute(verification_table.insert().values(
+        object_type="step", object_id="%s:%s:step5" % (portal["org"]["id"], FY),
+        owner_org=portal["org"]["id"], fiscal_year=FY, decision="rejected",
+        at=dt.datetime(2024, 7, 20)))
+    model.Session.commit()
+    assert scoring.score_orgs(orgs, FY)[portal["org"]["id"]]["performance"] == 80.0

@@ -62,6 +62,16 @@ def visibility(user: str, org_id: str) -> Optional[str]:
     return None
 
 
+def _rubric_param(data_dict: dict[str, Any]) -> Optional[str]:
+    """The optional rubric id: a short string, or a validation error."""
+    value = data_dict.get("rubric")
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise _error("rubric", tk._("Unknown rubric"))
+    return value
+
+
 def _input(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
@@ -116,7 +126,7 @@ def kpigov_org_score(context: dict[str, Any], data_dict: dict[str, Any]):
     tk.check_access("kpigov_org_score", context, {"id": org.id})
     fy = _fy(data_dict)
     quarter = _quarter(data_dict)
-    rubric_id = data_dict.get("rubric") or None
+    rubric_id = _rubric_param(data_dict)
     if rubric_id is not None and not isinstance(rubric_id, str):
         raise _error("rubric", tk._("Must be text"))
     return org_score(org, fy, quarter, context.get("user") or "", rubric_id,
@@ -199,7 +209,7 @@ def kpigov_score_list(context: dict[str, Any], data_dict: dict[str, Any]):
     quarter = _quarter(data_dict)
     kind = data_dict.get("kind") or None
     out = score_rows(fy, quarter, context.get("user") or "",
-                     str(kind) if kind else None, data_dict.get("rubric") or None)
+                     str(kind) if kind else None, _rubric_param(data_dict))
     out.pop("raw")
     return out
 
@@ -328,7 +338,7 @@ def kpigov_step_verify(context: dict[str, Any], data_dict: dict[str, Any]):
             values=", ".join(VERIFICATION_DECISIONS)))
     comment = _text(data_dict, "comment", 2000, required=decision == "rejected")
     step_id = data_dict.get("step")
-    r = _input(scoring.resolve_rubric, fy, data_dict.get("rubric") or None)
+    r = _input(scoring.resolve_rubric, fy, _rubric_param(data_dict))
     if not isinstance(step_id, str) or step_id not in {s.id for s in r.steps}:
         raise _error("step", tk._("Unknown step (known: {known})").format(
             known=", ".join(s.id for s in r.steps)))

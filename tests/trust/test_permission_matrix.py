@@ -1,4 +1,5 @@
-"""One permission matrix over kpigov's actions, pages and exports.
+"""One permission matrix over kpigov's actions, pages and exports
+(compliance, ledger, exemptions, governance record, KPI scores, overview).
 
 Roles: anonymous, a registered user, member / editor / admin of the
 organization, admin of another organization, an evaluator (configured, not a
@@ -30,6 +31,18 @@ api:package_search                 pub   pub   ok     ok     ok    pub         p
 page:compliance                    pub   pub   ok     ok     ok    pub         ok        ok
 export:compliance.csv              pub   pub   ok     ok     ok    pub         ok        ok
 export:compliance.xlsx             pub   pub   ok     ok     ok    pub         ok        ok
+api:governance_list                pub   pub   ok     ok     ok    pub         ok        ok
+api:evidence_list                  pub   pub   ok     ok     ok    pub         ok        ok
+api:verify                         403   403   403    403    403   403         ok        ok
+api:org_score                      403   403   ok     ok     ok    403         ok        ok
+api:score_list                     403   pub   ok     ok     ok    pub         ok        ok
+api:step_verify                    403   403   403    403    403   403         ok        ok
+page:governance                    pub   pub   ok     ok     ok    pub         ok        ok
+page:kpi                           403   403   ok     ok     ok    403         ok        ok
+page:overview                      403   403   403    403    403   403         ok        ok
+export:catalog.csv                 pub   pub   ok     ok     ok    pub         ok        ok
+export:kpi.xlsx                    403   403   ok     ok     ok    403         ok        ok
+export:overview.csv                403   403   403    403    403   403         ok        ok
 """
 # (CKAN's own package_search shows private datasets only to members and
 # sysadmins; kpigov does not widen core search for evaluators.)
@@ -98,12 +111,24 @@ def _request(app, site, target, role):
             "exemption_list": {"owner_org": site["org"]["id"]},
             "exemption_decide": {"id": "no-such-exemption", "decision": "approve"},
             "package_search": {"include_private": True, "q": "*:*"},
+            "governance_list": {"owner_org": site["org"]["id"]},
+            "evidence_list": {"owner_org": site["org"]["id"]},
+            "verify": {"object_type": "evidence", "id": "no-such-record",
+                       "decision": "verified"},
+            "org_score": {"id": site["org"]["id"]},
+            "score_list": {},
+            "step_verify": {"id": site["org"]["id"], "step": "step1",
+                            "decision": "verified", "comment": "ok"},
         }[name]
         action = name if name == "package_search" else "kpigov_" + name
         return app.post("/api/3/action/" + action, json=payload, headers=headers)
     if kind == "page":
-        return app.get("/organization/org-a/compliance", headers=headers)
+        if name == "overview":
+            return app.get("/kpigov/overview", headers=headers)
+        return app.get("/organization/org-a/" + name, headers=headers)
     if kind == "export":
+        if name.startswith("overview"):
+            return app.get("/kpigov/" + name, headers=headers)
         return app.get("/organization/org-a/" + name, headers=headers)
     raise AssertionError(target)
 
@@ -133,11 +158,13 @@ def test_permission_matrix(app, site, target, role, expected):
     # allowed: the refusals above are the only 403s; a 409 here means the
     # request passed authorization and failed validation (deliberately empty
     # exemption dates / unknown exemption id), which is what we test.
-    # (404 for the deliberately unknown exemption id: auth passed first)
-    assert status in (200, 409, 404 if "decide" in target else 200), \
+    # (404 for the deliberately unknown exemption/record id: auth passed first)
+    assert status in (200, 409, 404 if target in ("api:exemption_decide", "api:verify")
+                      else 200), \
         res.get_data(as_text=True)[:300]
     if expected == "pub":
         assert not _shows_private(res)
     elif target.endswith(("compliance", "compliance.csv", "compliance.xlsx")) or \
-            target in ("api:package_search",):
+            target in ("api:package_search", "api:org_score", "page:kpi",
+                       "page:governance", "export:catalog.csv"):
         assert _shows_private(res)

@@ -251,6 +251,19 @@ def main() -> None:
     print("   for scale, CKAN's own organization About page on this machine: p50 %.0f ms, "
           "p95 %.0f ms" % (_pct(base, 50) * 1000, _pct(base, 95) * 1000))
 
+    # 2b. the Compliance tab (heat map of every dataset x month)
+    comp = []
+    for _ in range(args.requests):
+        org = rng.choice(orgs)
+        t0 = time.perf_counter()
+        resp = client.get("/organization/%s/compliance?fy=%d" % (org.name, FY),
+                          headers=headers)
+        comp.append(time.perf_counter() - t0)
+        assert resp.status_code == 200, resp.status_code
+        resp.close()
+    print("\n2b. Compliance tab (%d requests): p50 %.0f ms, p95 %.0f ms "
+          "(target < 150 ms)" % (len(comp), _pct(comp, 50) * 1000, _pct(comp, 95) * 1000))
+
     # 3. the overview
     over = []
     for _ in range(7):

@@ -181,6 +181,9 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
         months = months[(quarter - 1) * 3: quarter * 3]
     month_keys = ["%04d-%02d" % ym for ym in months]
     last = data.last_updates([d.id for d in datasets])
+    thresholds = data.settings()["thresholds"]
+    remind_days = tk.config.get("ckanext.kpigov.remind_days")
+    count_late = bool(tk.config.get("ckanext.kpigov.count_late_as_on_time"))
     rows = []
     per_month: dict[str, dict[str, int]] = {k: {"on_time": 0, "late": 0, "missed": 0}
                                             for k in month_keys}
@@ -202,8 +205,7 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
             if p.status in totals:
                 totals[p.status] += 1
             if p.status == "upcoming" and p.deadline and \
-                    0 <= (p.deadline - today).days <= tk.config.get(
-                        "ckanext.kpigov.remind_days") and p.start <= today:
+                    0 <= (p.deadline - today).days <= remind_days and p.start <= today:
                 due_soon.append({"dataset": d.name, "title": d.title,
                                  "period": p.key, "deadline": p.deadline.isoformat()})
             if p.status == "missed":
@@ -211,14 +213,15 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
                                 "period": p.key,
                                 "deadline": p.deadline.isoformat() if p.deadline else None})
         from ..compliance import tally as _tally
-        t = _tally(periods, bool(tk.config.get("ckanext.kpigov.count_late_as_on_time")))
+        t = _tally(periods, count_late)
         when = last.get(d.id)
         rows.append({
             "id": d.id, "name": d.name, "title": d.title, "private": d.private,
             "cadence": d.unit, "interval": d.interval, "months": row_cells,
             "tally": t.as_dict(), "rate": t.rate,
             "last_update": when.isoformat() if when else None,
-            "freshness": data.freshness_of(d.unit, d.interval, when),
+            "freshness": data.freshness_of(d.unit, d.interval, when,
+                                           thresholds=thresholds),
         })
     month_rates = {}
     current = "%04d-%02d" % (today.year, today.month)

@@ -173,10 +173,13 @@ def last_updates(ids: list[str]) -> dict[str, dt.datetime]:
 
 def freshness_of(unit: Optional[str], interval: Any,
                  last_update: Optional[dt.datetime],
-                 now: Optional[dt.datetime] = None) -> str:
+                 now: Optional[dt.datetime] = None,
+                 thresholds: Any = False) -> str:
     cad = cadence_or_none(unit, interval)
     now = now or dt.datetime.now(dt.timezone.utc)
-    return cadence_mod.freshness(cad, last_update, now, settings()["thresholds"])
+    if thresholds is False:
+        thresholds = settings()["thresholds"]
+    return cadence_mod.freshness(cad, last_update, now, thresholds)
 
 
 def visible_private(user_name: Optional[str], org_id: str) -> bool:

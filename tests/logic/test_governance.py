@@ -27,7 +27,7 @@ import ckan.logic as logic
 import ckan.model as model
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
-from ckanext.kpigov.model import verification_table
+from ckanext.kpigov.model import evidence_table, verification_table
 
 MATRIX = {
     #              edit   contacts verify history
@@ -462,7 +462,6 @@ def test_two_evaluators_at_once_both_land_in_the_audit(portal):
     engine = model.meta.engine
     Session2 = sessionmaker(bind=engine)
     blocker = Session2()
-    from ckanext.kpigov.model import evidence_table
     blocker.execute(evidence_table.select().where(
         evidence_table.c.id == evidence["id"]).with_for_update())
     done = []
@@ -486,9 +485,8 @@ def test_two_evaluators_at_once_both_land_in_the_audit(portal):
         owner_org=evidence["owner_org"], fiscal_year=2567, decision="verified",
         at=dt.datetime.utcnow(), before={"status": "pending"},
         after={"status": "verified"}))
-    blocker.execute(model.meta.metadata.tables["kpigov_evidence"].update().where(
-        model.meta.metadata.tables["kpigov_evidence"].c.id == evidence["id"]).values(
-        status="verified"))
+    blocker.execute(evidence_table.update().where(
+        evidence_table.c.id == evidence["id"]).values(status="verified"))
     blocker.commit()
     blocker.close()
     t.join(10)

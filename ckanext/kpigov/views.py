@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckanext.kpigov.views_common import org_or_404, request_context
 
 from . import exports, fiscal
 from .logic.action import org_compliance
@@ -18,20 +18,8 @@ __all__ = ["kpigov", "kpigov_governance", "kpigov_score"]
 kpigov = Blueprint("kpigov", __name__)
 
 
-def _context() -> dict[str, Any]:
-    return {"user": tk.current_user.name if tk.current_user.is_authenticated else "",
-            "auth_user_obj": tk.current_user if tk.current_user.is_authenticated else None}
-
-
-def _org_or_404(id: str) -> tuple[model.Group, dict[str, Any]]:
-    try:
-        group_dict = tk.get_action("organization_show")(
-            _context(), {"id": id, "include_datasets": False})
-    except (tk.ObjectNotFound, tk.NotAuthorized):
-        tk.abort(404, tk._("Organization not found"))
-    org = model.Group.get(group_dict["id"])
-    assert org is not None
-    return org, group_dict
+_context = request_context
+_org_or_404 = org_or_404
 
 
 def _fiscal_year_arg() -> int:

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, send_file
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckanext.kpigov.views_common import org_or_404, request_context
 
 from . import exports, fiscal
 from .completeness import field as pkg_field
@@ -35,20 +36,8 @@ BLANK_MEMBER_ROWS = 3
 _VERIFY_TABLES = {"governance": governance_table, "evidence": evidence_table}
 
 
-def _context() -> dict[str, Any]:
-    return {"user": tk.current_user.name if tk.current_user.is_authenticated else "",
-            "auth_user_obj": tk.current_user if tk.current_user.is_authenticated else None}
-
-
-def _org_or_404(id: str) -> tuple[model.Group, dict[str, Any]]:
-    try:
-        group_dict = tk.get_action("organization_show")(
-            _context(), {"id": id, "include_datasets": False})
-    except (tk.ObjectNotFound, tk.NotAuthorized):
-        tk.abort(404, tk._("Organization not found"))
-    org = model.Group.get(group_dict["id"])
-    assert org is not None
-    return org, group_dict
+_context = request_context
+_org_or_404 = org_or_404
 
 
 def _fy(raw: Optional[str]) -> int:

@@ -14,8 +14,8 @@ from typing import Any, Optional
 
 from flask import Blueprint, Response
 
-import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckanext.kpigov.views_common import org_or_404, request_context
 
 from . import exports, fiscal, scoring
 from .logic.score_actions import org_score, score_rows, visibility
@@ -43,20 +43,8 @@ STEP_HEADER = [
 STAMP_HEADER = ["เกณฑ์ (rubric)", "รุ่นเกณฑ์ (rubric version)"]
 
 
-def _context() -> dict[str, Any]:
-    return {"user": tk.current_user.name if tk.current_user.is_authenticated else "",
-            "auth_user_obj": tk.current_user if tk.current_user.is_authenticated else None}
-
-
-def _org_or_404(id: str) -> tuple[model.Group, dict[str, Any]]:
-    try:
-        group_dict = tk.get_action("organization_show")(
-            _context(), {"id": id, "include_datasets": False})
-    except (tk.ObjectNotFound, tk.NotAuthorized):
-        tk.abort(404, tk._("Organization not found"))
-    org = model.Group.get(group_dict["id"])
-    assert org is not None
-    return org, group_dict
+_context = request_context
+_org_or_404 = org_or_404
 
 
 def _fy(raw: Optional[str]) -> int:

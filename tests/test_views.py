@@ -39,6 +39,10 @@ def test_compliance_tab_public_and_member(app, org_data):
     assert "ข้อมูลผู้สูงอายุ" in anon.body
     assert "ความลับ" not in anon.body
     assert "&lt;script&gt;" in anon.body and "<script>x</script>" not in anon.body
+    assert 'href="/dataset/elderly"' in anon.body
+    # a heat-map cell: colour class, symbol, the status in words and the month
+    assert 'kpigov-cell kpigov-on_time" title="' in anon.body
+    assert '<span class="visually-hidden">On time</span>' in anon.body
     mine = app.get("/organization/pathumwan/compliance",
                    headers={"Authorization": org_data["member"]["token"]})
     assert "ความลับ" in mine.body
@@ -48,6 +52,7 @@ def test_compliance_tab_thai_dates_and_bad_year(app, org_data):
     page = app.get("/th/organization/pathumwan/compliance?fy=2568")
     assert page.status_code == 200
     assert "ต.ค. 2567" in page.body  # October 2024 in the Buddhist Era
+    assert 'href="/th/dataset/elderly"' in page.body
     assert app.get("/organization/pathumwan/compliance?fy=abc").status_code == 400
     assert app.get("/organization/pathumwan/compliance?q=9").status_code == 400
     assert app.get("/organization/nope/compliance").status_code == 404

@@ -274,6 +274,25 @@ class ComplianceResult:
     def by_month(self) -> dict[tuple[int, int], MonthCell]:
         return {(c.year, c.month): c for c in self.months()}
 
+    def worst_by_month(self) -> dict[tuple[int, int], str]:
+        """``{(year, month): status}``: the ``status`` of :meth:`months`'
+        cells that have periods, in one pass over the periods (no cell
+        objects; what a heat map of many datasets needs)."""
+        out: dict[tuple[int, int], str] = {}
+        rank = _RANK
+        lo = (self.start.year, self.start.month)
+        hi = (self.end.year, self.end.month)
+        for p in self.periods:
+            y, m = p.start.year, p.start.month
+            last = (p.end.year, p.end.month)
+            while (y, m) <= last:
+                if lo <= (y, m) <= hi:
+                    cur = out.get((y, m))
+                    if cur is None or rank[p.status] < rank[cur]:
+                        out[(y, m)] = p.status
+                y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+
 
 def _seconds(moment: datetime) -> float:
     """POSIX seconds of ``moment``; naive datetimes are UTC, as CKAN stores them."""

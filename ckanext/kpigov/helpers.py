@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any, Optional
 
 import ckan.plugins.toolkit as tk
+from markupsafe import Markup, escape
 
 from . import cadence as cadence_mod
 from . import fiscal
@@ -14,7 +15,36 @@ __all__ = [
     "kpigov_format_month", "kpigov_freshness_label", "kpigov_status_label",
     "kpigov_cadence_label", "kpigov_dataset_panel", "kpigov_current_fiscal_year",
     "kpigov_fiscal_year_label", "kpigov_percent", "kpigov_can_see_contacts",
+    "kpigov_heatmap_cells", "kpigov_heatmap_table",
 ]
+
+_CELL = ('<td class="text-center kpigov-cell kpigov-%s" title="%s: %s">'
+         '<span aria-hidden="true">%s</span><span class="visually-hidden">%s</span></td>')
+
+
+def kpigov_heatmap_table(months: list[str], month_label: dict[str, str],
+                         status_label: dict[str, str],
+                         status_symbol: dict[str, str]) -> dict[str, dict[str, Markup]]:
+    """Every heat-map cell a page can show ({month: {status: escaped <td>}}:
+    colour class, symbol, and the status in words for screen readers), built
+    once per page; rows are then joined by :func:`kpigov_heatmap_cells`."""
+    table: dict[str, dict[str, Markup]] = {}
+    for m in months:
+        row = table[m] = {}
+        for st, text in status_label.items():
+            label = escape(text)
+            row[st] = Markup(_CELL % (escape(st), escape(month_label.get(m, m)), label,
+                                      escape(status_symbol.get(st, "")), label))
+    return table
+
+
+def kpigov_heatmap_cells(cells: dict[str, str], months: list[str],
+                         table: dict[str, dict[str, Markup]]) -> Markup:
+    """One heat-map row's month cells from :func:`kpigov_heatmap_table`
+    (a Compliance tab can have a thousand cells: joined here, not in Jinja)."""
+    return Markup("".join(table[m].get(cells.get(m, "not_required"), "<td></td>")
+                          for m in months))
+
 
 STATUS_SYMBOLS = {"on_time": "✓", "late": "!", "missed": "✗", "upcoming": "…",
                   "exempt": "E", "not_required": "–"}

@@ -25,6 +25,7 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from . import checks as checks_mod
+from . import compat
 from . import completeness, fiscal
 from . import rubric as rubric_mod
 from .logic import data
@@ -244,15 +245,7 @@ def _packages(ids: Sequence[str]) -> list[Any]:
 
 
 def _extras(ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    e = model.package_extra_table
-    out: dict[str, dict[str, Any]] = defaultdict(dict)
-    rows = model.Session.execute(
-        sa.select(e.c.package_id, e.c.key, e.c.value)
-        .where(e.c.package_id.in_(list(ids)), e.c.key.in_(_EXTRA_KEYS),
-               sa.or_(e.c.state == "active", e.c.state.is_(None))))
-    for pid, key, value in rows:
-        out[pid][key] = value
-    return out
+    return compat.extras_for(ids, _EXTRA_KEYS)
 
 
 def _tag_counts(ids: Sequence[str]) -> dict[str, int]:
@@ -349,19 +342,20 @@ ORDER BY p.title, p.name
 # few organizations: per-package index lookups
 _FINGERPRINTS_FEW = sa.text(_FP_SELECT % (", ".join(
     "(SELECT count(*) || '.' || max(x.xmin::text::bigint) FROM %s x "
-    "WHERE x.package_id = p.id)" % t for t in ("package_extra", "resource", "package_tag")),
+    "WHERE x.package_id = p.id)" % t for t in compat.FINGERPRINT_TABLES),
     ""))
 # many: one hash aggregate per table
+_FP_ALIASES = ["t%d" % i for i in range(len(compat.FINGERPRINT_TABLES))]
 _FINGERPRINTS_MANY = sa.text(_FP_SELECT % (
-    "e.v, r.v, t.v", " ".join(
+    ", ".join("%s.v" % a for a in _FP_ALIASES), " ".join(
         "LEFT JOIN (SELECT package_id, count(*) || '.' || max(xmin::text::bigint) AS v "
         "FROM %s GROUP BY package_id) %s ON %s.package_id = p.id" % (t, a, a)
-        for t, a in (("package_extra", "e"), ("resource", "r"), ("package_tag", "t")))))
+        for t, a in zip(compat.FINGERPRINT_TABLES, _FP_ALIASES))))
 _LEDGER_VERSION = sa.text("SELECT count(*), max(xmin::text::bigint) FROM kpigov_ledger")
 # all dataset tables at once: while unchanged, the fingerprints are too
 _PORTAL_VERSION = sa.text("SELECT " + ", ".join(
     "(SELECT count(*) || '.' || max(xmin::text::bigint) FROM %s)" % t
-    for t in ("package", "package_extra", "resource", "package_tag")))
+    for t in ("package",) + compat.FINGERPRINT_TABLES))
 _fp_memo: dict[str, Any] = {"version": None, "orgs": None, "rows": None}
 
 _LEDGER_STAMPS = sa.text("""

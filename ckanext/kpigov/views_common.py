@@ -20,7 +20,10 @@ def org_or_404(id: str) -> tuple[model.Group, dict[str, Any]]:
     """The organization (model and dict) the user may see, or a 404 page."""
     try:
         group_dict = tk.get_action("organization_show")(
-            request_context(), {"id": id, "include_datasets": False})
+            # as CKAN's own organization page: the tabs use neither the
+            # datasets nor the member list of the organization
+            request_context(), {"id": id, "include_datasets": False,
+                                "include_users": False})
     except (tk.ObjectNotFound, tk.NotAuthorized):
         tk.abort(404, tk._("Organization not found"))
     org = model.Group.get(group_dict["id"])

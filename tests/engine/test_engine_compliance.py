@@ -325,3 +325,25 @@ def test_periods_partition_range_and_entries_are_used_once(
             assert len(p.entry_ids) == 1
         if p.status == "missed":
             assert p.deadline is not None and p.deadline < today
+
+
+@settings(max_examples=60, deadline=None)
+@given(unit=st.sampled_from(["วัน", "สัปดาห์", "เดือน", "ไตรมาส", "ครึ่งปี", "ปี"]),
+       days=st.lists(st.integers(min_value=0, max_value=420), max_size=40),
+       today_offset=st.integers(min_value=0, max_value=420),
+       created_offset=st.one_of(st.none(), st.integers(min_value=0, max_value=300)))
+def test_worst_by_month_agrees_with_month_cells(unit: str, days: list[int], today_offset: int,
+                                                created_offset: int | None) -> None:
+    """The one-pass heat-map cells equal the full MonthCell computation."""
+    base = date(2023, 9, 1)
+    entries = [LedgerEntry("e%d" % i, datetime.combine(base + timedelta(days=d),
+                                                       datetime.min.time(), BANGKOK),
+                           "new_data") for i, d in enumerate(days)]
+    history = [(datetime(2022, 1, 1, tzinfo=BANGKOK), parse_cadence(unit))]
+    result = evaluate_fiscal_year(
+        entries, history, 2567, today=base + timedelta(days=today_offset),
+        created=None if created_offset is None else base + timedelta(days=created_offset))
+    expected = {(c.year, c.month): c.status for c in result.months()}
+    got = result.worst_by_month()
+    assert {k: got.get(k, "not_required") for k in expected} == expected
+    assert set(got) <= set(expected)

@@ -100,6 +100,27 @@ def test_org_compliance_hides_private_from_outsiders(portal):
     assert q1["months"] == ["2023-10", "2023-11", "2023-12"]
 
 
+@freeze_time("2024-02-20")
+def test_org_compliance_follows_every_change(portal):
+    """The tab's per-process memo never serves a stale answer: a new ledger
+    entry, a renamed dataset and a dataset made private all show at once."""
+    def public_view():
+        return call("kpigov_org_compliance", None, id=portal["org"]["id"], fiscal_year=2567)
+    first = public_view()
+    assert first["datasets"][0]["months"]["2024-02"] == "upcoming"
+    assert public_view() == first  # served again, unchanged
+    record_update(portal["public"]["id"], "demo", "new_data", source="demo",
+                  created=dt.datetime(2024, 2, 19, 3))
+    model.Session.commit()
+    second = public_view()
+    assert second["datasets"][0]["months"]["2024-02"] == "on_time"
+    assert second["datasets"][0]["last_update"].startswith("2024-02-19")
+    helpers.call_action("package_patch", id="public-ds", title="ชื่อใหม่")
+    assert public_view()["datasets"][0]["title"] == "ชื่อใหม่"
+    helpers.call_action("package_patch", id="public-ds", private=True)
+    assert public_view()["datasets"] == []
+
+
 @pytest.mark.parametrize("bad", [{"fiscal_year": "abc"}, {"fiscal_year": 1999},
                                  {"fiscal_year": 2999}, {"quarter": 5}])
 def test_bad_parameters(portal, bad):

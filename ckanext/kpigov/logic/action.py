@@ -170,20 +170,59 @@ def kpigov_org_compliance(context: dict[str, Any], data_dict: dict[str, Any]):
     return org_compliance(org, fy, quarter, context.get("user") or "")
 
 
+# Per-process memo of organizations' compliance (without freshness, which
+# moves with the clock): reused while the organization's datasets, their
+# ledger stamps, cadence history, exemptions and the settings are unchanged.
+_ORG_MEMO: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
+_ORG_MEMO_LIMIT = 2000
+
+
 def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
                    user: str, today: Optional[dt.date] = None) -> dict[str, Any]:
+    """The Compliance tab and ``kpigov_org_compliance``: per dataset and
+    per month, rates, what is due soon and what is overdue."""
+    from ..scoring import _LEDGER_STAMPS, _OTHER_STAMPS
     today = today or fiscal.bangkok_today()
     include_private = is_evaluator(user) or is_org_member(user, org.id)
     datasets = data.org_datasets(org.id, include_private=include_private)
+    stamps = {r[0]: tuple(r[1:]) for r in model.Session.execute(
+        _LEDGER_STAMPS, {"orgs": [org.id]})}
+    other = sorted(tuple(r) for r in model.Session.execute(_OTHER_STAMPS, {"orgs": [org.id]}))
+    remind_days = tk.config.get("ckanext.kpigov.remind_days")
+    count_late = bool(tk.config.get("ckanext.kpigov.count_late_as_on_time"))
+    key = (org.id, org.name, org.title, fy, quarter, today, include_private)
+    stamp = ([tuple(vars(d).values()) for d in datasets],
+             [stamps.get(d.id) for d in datasets], other,
+             repr(sorted(data.settings().items())), remind_days, count_late)
+    memo = _ORG_MEMO.get(key)
+    if memo is None or memo[0] != stamp:
+        if len(_ORG_MEMO) >= _ORG_MEMO_LIMIT:
+            _ORG_MEMO.clear()
+        memo = _ORG_MEMO[key] = (stamp, _org_compliance(
+            org, datasets, fy, quarter, today, remind_days, count_late))
+    result = dict(memo[1])
+    # freshness is judged now, from the latest new data in the ledger
+    thresholds = data.settings()["thresholds"]
+    rows = []
+    for row in result["datasets"]:
+        when = (stamps.get(row["id"]) or (None, None, None))[2]
+        rows.append(dict(row, last_update=when.isoformat() if when else None,
+                         freshness=data.freshness_of(row["cadence"], row["interval"], when,
+                                                     thresholds=thresholds)))
+    result["datasets"] = rows
+    result["includes_private"] = include_private
+    return result
+
+
+def _org_compliance(org: model.Group, datasets: list[data.DatasetInfo], fy: int,
+                    quarter: Optional[int], today: dt.date, remind_days: int,
+                    count_late: bool) -> dict[str, Any]:
+    from ..compliance import tally as _tally
     results = data.compliance_for(datasets, fy, today)
     months = fiscal.fiscal_months(fy)
     if quarter:
         months = months[(quarter - 1) * 3: quarter * 3]
     month_keys = ["%04d-%02d" % ym for ym in months]
-    last = data.last_updates([d.id for d in datasets])
-    thresholds = data.settings()["thresholds"]
-    remind_days = tk.config.get("ckanext.kpigov.remind_days")
-    count_late = bool(tk.config.get("ckanext.kpigov.count_late_as_on_time"))
     rows = []
     per_month: dict[str, dict[str, int]] = {k: {"on_time": 0, "late": 0, "missed": 0}
                                             for k in month_keys}
@@ -191,11 +230,10 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
     due_soon, overdue = [], []
     for d in datasets:
         res = results[d.id]
-        cells = res.by_month()
+        cells = res.worst_by_month()
         row_cells = {}
-        for (y, m), key in zip(months, month_keys):
-            cell = cells.get((y, m))
-            status = cell.status if cell else "not_required"
+        for ym, key in zip(months, month_keys):
+            status = cells.get(ym, "not_required")
             row_cells[key] = status
             if status in per_month[key]:
                 per_month[key][status] += 1
@@ -212,16 +250,11 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
                 overdue.append({"dataset": d.name, "title": d.title,
                                 "period": p.key,
                                 "deadline": p.deadline.isoformat() if p.deadline else None})
-        from ..compliance import tally as _tally
         t = _tally(periods, count_late)
-        when = last.get(d.id)
         rows.append({
             "id": d.id, "name": d.name, "title": d.title, "private": d.private,
             "cadence": d.unit, "interval": d.interval, "months": row_cells,
             "tally": t.as_dict(), "rate": t.rate,
-            "last_update": when.isoformat() if when else None,
-            "freshness": data.freshness_of(d.unit, d.interval, when,
-                                           thresholds=thresholds),
         })
     month_rates = {}
     current = "%04d-%02d" % (today.year, today.month)
@@ -237,7 +270,7 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
         "datasets": rows, "month_rates": month_rates, "totals": totals,
         "rate": round(totals["on_time"] / due_total, 4) if due_total else None,
         "due_soon": sorted(due_soon, key=lambda x: x["deadline"]),
-        "overdue": overdue, "includes_private": include_private,
+        "overdue": overdue,
     }
 
 

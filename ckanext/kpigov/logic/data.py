@@ -18,6 +18,7 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from .. import cadence as cadence_mod
+from .. import compat
 from .. import compliance as engine
 from .. import fiscal
 from ..model import cadence_history_table, exemption_table, ledger_table
@@ -54,30 +55,28 @@ def settings() -> dict[str, Any]:
     }
 
 
-def _field_value(pkg: model.Package, name: str) -> Optional[str]:
-    value = (pkg.extras or {}).get(name)
-    return None if value in (None, "") else str(value)
+_CADENCE_KEYS = ("update_frequency_unit", "update_frequency_interval")
 
 
 def org_datasets(org_id: Optional[str] = None, include_private: bool = True,
                  ids: Optional[Iterable[str]] = None) -> list[DatasetInfo]:
-    """Active datasets of one organization (or the given ids), with cadence."""
-    q = model.Session.query(model.Package).filter(
-        model.Package.state == "active", model.Package.type == "dataset")
+    """Active datasets of one organization (or the given ids), with cadence,
+    in title order: one query (the cadence extras are joined, not loaded
+    per dataset)."""
+    p = model.package_table
+    conds = [p.c.state == "active", p.c.type == "dataset"]
     if org_id is not None:
-        q = q.filter(model.Package.owner_org == org_id)
+        conds.append(p.c.owner_org == org_id)
     if ids is not None:
-        q = q.filter(model.Package.id.in_(list(ids)))
+        conds.append(p.c.id.in_(list(ids)))
     if not include_private:
-        q = q.filter(model.Package.private == sa.false())
-    out = []
-    for pkg in q.order_by(model.Package.title, model.Package.name):
-        out.append(DatasetInfo(
-            pkg.id, pkg.name, pkg.title or pkg.name, pkg.owner_org,
-            bool(pkg.private), pkg.metadata_created,
-            _field_value(pkg, "update_frequency_unit"),
-            _field_value(pkg, "update_frequency_interval")))
-    return out
+        conds.append(p.c.private == sa.false())
+    q = (sa.select(p.c.id, p.c.name, p.c.title, p.c.owner_org, p.c.private,
+                   p.c.metadata_created, *(compat.extra_column(k) for k in _CADENCE_KEYS))
+         .where(*conds).order_by(p.c.title, p.c.name))
+    return [DatasetInfo(r[0], r[1], r[2] or r[1], r[3], bool(r[4]), r[5],
+                        r[6] or None, r[7] or None)
+            for r in model.Session.execute(q)]
 
 
 def cadence_or_none(unit: Optional[str], interval: Any) -> Optional[cadence_mod.Cadence]:

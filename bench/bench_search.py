@@ -318,7 +318,9 @@ def run(args: argparse.Namespace) -> None:
         ("fq tags + res_format", {"fq": 'tags:"ผู้สูงอายุ" res_format:CSV'}),
     ]
     action = tk.get_action("package_search")
-    for label, params in queries:
+
+    def timed(params: dict, cache_size: int) -> tuple[list[float], dict]:
+        tk.config["ckanext.kpigov.search.cache_size"] = cache_size
         timings = []
         result = None
         for i in range(args.runs + 3):
@@ -330,11 +332,23 @@ def run(args: argparse.Namespace) -> None:
             if i >= 3:  # warm-up runs are not counted
                 timings.append(elapsed)
         assert result is not None
+        return timings, result
+
+    default_cache = tk.config.get("ckanext.kpigov.search.cache_size")
+    for label, params in queries:
+        # every query run computed (cache off), then as a portal serves a
+        # repeated search (the result cache on, index unchanged)
+        cold, result = timed(params, 0)
+        warm, warm_result = timed(params, default_cache or 512)
+        assert warm_result["count"] == result["count"]
         figures["queries"][label] = {
-            "p50_ms": round(statistics.median(timings), 1),
-            "p95_ms": round(percentile(timings, 95), 1),
+            "p50_ms": round(statistics.median(cold), 1),
+            "p95_ms": round(percentile(cold, 95), 1),
+            "cached_p50_ms": round(statistics.median(warm), 1),
+            "cached_p95_ms": round(percentile(warm, 95), 1),
             "count": result["count"],
         }
+    tk.config["ckanext.kpigov.search.cache_size"] = default_cache
 
     print()
     print("kpigov_pgsearch: %d datasets, %d organizations, %d indexed"
@@ -343,12 +357,14 @@ def run(args: argparse.Namespace) -> None:
         ok = "ok" if figures["reindex_s"] < TARGET_REINDEX_S else "MISSED"
         print("full reindex: %.1f s  (target < %d s: %s)"
               % (figures["reindex_s"], TARGET_REINDEX_S, ok))
-    print("%-26s %8s %8s %7s  %s" % ("query (anonymous)", "p50 ms", "p95 ms",
-                                     "hits", "p95 < 50 ms"))
+    print("%-26s %8s %8s %7s  %-11s %s" % (
+        "query (anonymous)", "p50 ms", "p95 ms", "hits", "p95 < 50 ms",
+        "cached p50 / p95 ms"))
     for label, f in figures["queries"].items():
-        print("%-26s %8.1f %8.1f %7d  %s" % (
+        print("%-26s %8.1f %8.1f %7d  %-11s %.1f / %.1f" % (
             label, f["p50_ms"], f["p95_ms"], f["count"],
-            "ok" if f["p95_ms"] < TARGET_P95_MS else "MISSED"))
+            "ok" if f["p95_ms"] < TARGET_P95_MS else "MISSED",
+            f["cached_p50_ms"], f["cached_p95_ms"]))
     figures["loadavg_1_5_15"] = [round(x, 2) for x in os.getloadavg()]
     print("machine load average (1/5/15 min): %s, %d CPUs"
           % (figures["loadavg_1_5_15"], os.cpu_count() or 0))

@@ -150,6 +150,58 @@ def _site_id() -> str:
     return config.get("ckan.site_id") or "default"
 
 
+# Result cache, as Solr's filter and query-result caches: per process,
+# keyed by the query's SQL and parameters and by the index generation (a
+# sequence moved by a trigger on every write to kpigov_search_doc and again
+# after each commit that wrote documents, see migration c2e8f4a6b0d3). An
+# entry keeps the total, the page's dataset ids and scores and the facet
+# counts; the documents themselves are always read fresh by id.
+_CACHE: "collections.OrderedDict[str, tuple[int, Any]]" = collections.OrderedDict()
+_GENERATION = sa.text(
+    "SELECT pg_sequence_last_value(to_regclass('kpigov_search_generation'))")
+_BUMP = sa.text("SELECT nextval('kpigov_search_generation')")
+
+
+def _cache_size() -> int:
+    try:
+        return max(0, int(config.get("ckanext.kpigov.search.cache_size") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _generation() -> Optional[int]:
+    """The index generation, or None (no cache) before the migration."""
+    value = model.Session.execute(_GENERATION).scalar()
+    return None if value is None else int(value)
+
+
+def _mark_written() -> None:
+    model.Session.info["kpigov_search_written"] = True
+
+
+def _after_commit(session: Any) -> None:
+    if not session.info.pop("kpigov_search_written", False):
+        return
+    # the trigger moved the generation inside the transaction, before its
+    # documents were visible: move it again now that they are
+    try:
+        with model.meta.engine.begin() as conn:
+            conn.execute(sa.text(
+                "SELECT nextval(to_regclass('kpigov_search_generation'))"
+                " WHERE to_regclass('kpigov_search_generation') IS NOT NULL"))
+    except sa.exc.SQLAlchemyError:  # pragma: no cover - the cache is only an optimisation
+        log.warning("kpigov_pgsearch: could not move the index generation; "
+                    "clearing this process's search cache", exc_info=True)
+        _CACHE.clear()
+
+
+def install_listeners() -> None:
+    # (after a rollback the mark stays: the next commit moves the
+    # generation once more than needed, which only costs a cache miss)
+    if not sa.event.contains(model.Session, "after_commit", _after_commit):
+        sa.event.listen(model.Session, "after_commit", _after_commit)
+
+
 _UPSERT: Optional[Any] = None
 
 
@@ -354,6 +406,7 @@ class PgPackageSearchIndex(PackageSearchIndex):
             "tsv_c": _clean(weight_c)[:200000], "tsv_d": _clean(weight_d)[:200000],
         }
         model.Session.execute(_upsert_statement(), row)
+        _mark_written()
 
     def delete_package(self, pkg_dict: dict[str, Any]) -> None:
         from .model import search_doc_table as t
@@ -361,10 +414,12 @@ class PgPackageSearchIndex(PackageSearchIndex):
         model.Session.execute(t.delete().where(
             sa.and_(t.c.site_id == _site_id(),
                     sa.or_(t.c.id == ref, t.c.name == ref))))
+        _mark_written()
 
     def clear(self) -> None:
         from .model import search_doc_table as t
         model.Session.execute(t.delete().where(t.c.site_id == _site_id()))
+        _mark_written()
         model.Session.commit()
 
     def commit(self) -> None:
@@ -456,22 +511,37 @@ class PgPackageSearchQuery(PackageSearchQuery):
         fl = _fl_list(query.get("fl"))
         params = compiler.params
         sql_from = "FROM kpigov_search_doc d WHERE " + where_sql
+        size = _cache_size()
+        generation = _generation() if size else None
+        key = json.dumps([sql_from, score_sql, order_sql, rows, start, params,
+                          self._facet_request(query)], sort_keys=True, default=str)
+        cached = _CACHE.get(key) if generation is not None else None
         try:
             with model.Session.begin_nested():
-                count = model.Session.execute(
-                    sa.text("SELECT count(*) " + sql_from), params).scalar()
-                result_rows = []
-                if rows > 0:
-                    result_rows = model.Session.execute(sa.text(
-                        "SELECT d.doc, d.data_dict, d.validated_data_dict, "
-                        "%s AS score %s ORDER BY %s LIMIT %d OFFSET %d"
-                        % (score_sql, sql_from, order_sql, rows, start)),
-                        params).fetchall()
-                facets = self._facets(query, sql_from, params,
-                                      int(count or 0))
+                if cached is not None and cached[0] == generation:
+                    _CACHE.move_to_end(key)
+                    count, page, facets = cached[1]
+                    result_rows = self._documents(page)
+                else:
+                    count = model.Session.execute(
+                        sa.text("SELECT count(*) " + sql_from), params).scalar()
+                    page = []
+                    if rows > 0:
+                        page = [tuple(r) for r in model.Session.execute(sa.text(
+                            "SELECT d.id, %s AS score %s ORDER BY %s LIMIT %d OFFSET %d"
+                            % (score_sql, sql_from, order_sql, rows, start)),
+                            params)]
+                    facets = self._facets(query, sql_from, params,
+                                          int(count or 0))
+                    result_rows = self._documents(page)
+                    if generation is not None:
+                        _CACHE[key] = (generation, (count, page, facets))
+                        while len(_CACHE) > size:
+                            _CACHE.popitem(last=False)
         except sa.exc.DataError as e:
             raise SearchQueryError("Invalid search value: %s"
                                    % str(e.orig).splitlines()[0])
+        facets = {f: dict(v) for f, v in facets.items()}
 
         results = []
         for doc, data_dict, validated, score in result_rows:
@@ -495,6 +565,23 @@ class PgPackageSearchQuery(PackageSearchQuery):
         self.results = results
         self.facets = facets
         return {"results": self.results, "count": self.count}
+
+    @staticmethod
+    def _facet_request(query: dict[str, Any]) -> list[Any]:
+        return [query.get(k) for k in ("facet", "facet.field", "facet.limit",
+                                       "facet.mincount")] + [
+            config.get("search.facets.limit")]
+
+    @staticmethod
+    def _documents(page: list[tuple[str, Any]]) -> list[tuple[Any, ...]]:
+        """(doc, data_dict, validated_data_dict, score) of the page's
+        datasets, in the page's order."""
+        if not page:
+            return []
+        found = {r[0]: r[1:] for r in model.Session.execute(sa.text(
+            "SELECT id, doc, data_dict, validated_data_dict FROM kpigov_search_doc "
+            "WHERE id = ANY(:ids)"), {"ids": [pid for pid, _ in page]})}
+        return [found[pid] + (score,) for pid, score in page if pid in found]
 
     def _facets(self, query: dict[str, Any], sql_from: str,
                 params: dict[str, Any],

@@ -9,7 +9,7 @@ from ckan.lib.search import index as search_index
 from ckan.lib.search import query as search_query
 
 from . import model as _model  # noqa: F401  (define the table before any test reflects)
-from .backend import PgPackageSearchIndex, PgPackageSearchQuery
+from .backend import PgPackageSearchIndex, PgPackageSearchQuery, install_listeners
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,19 @@ def install() -> None:
     # would talk to a Solr that is not there.
     search_index.PackageSearchIndex = PgPackageSearchIndex  # type: ignore[misc]
     search_query.PackageSearchQuery = PgPackageSearchQuery  # type: ignore[misc]
+    install_listeners()
 
 
 class PgSearchPlugin(p.SingletonPlugin):
     p.implements(p.IConfigurable)
+    p.implements(p.IConfigDeclaration)
+
+    def declare_config_options(self, declaration, key):  # type: ignore[no-untyped-def]
+        declaration.annotate("kpigov_pgsearch")
+        declaration.declare_int(key.ckanext.kpigov.search.cache_size, 512).set_description(
+            "Searches whose total, page of dataset ids and facet counts each "
+            "process keeps (as Solr's query-result and filter caches), reused "
+            "until the search index changes. 0 turns the cache off.")
 
     def configure(self, config):  # type: ignore[no-untyped-def]
         install()

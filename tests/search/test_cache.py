@@ -114,3 +114,20 @@ class TestSearchCache:
         for word in ("a", "b", "c", "d"):
             _search(q=word)
         assert len(backend._CACHE) == 2
+
+
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+@pytest.mark.ckan_config("ckanext.kpigov.search.cache_size", "0")
+@pytest.mark.parametrize("q", ["ผู้สูงอายุ", "*:*"])
+def test_exact_total_on_every_page(portal, q):
+    """Free-text totals come with the page (a window count); a page past
+    the end still reports the exact total."""
+    names = []
+    for start in (0, 1, 2):
+        result = _search(q=q, rows=1, start=start)
+        assert result["count"] == 3
+        names += [d["name"] for d in result["results"]]
+    assert sorted(names) == ["cache-ds-0", "cache-ds-1", "cache-ds-2"]
+    past = _search(q=q, rows=5, start=10)
+    assert past["count"] == 3 and past["results"] == []
+    assert _search(q=q, rows=0)["count"] == 3

@@ -523,14 +523,26 @@ class PgPackageSearchQuery(PackageSearchQuery):
                     count, page, facets = cached[1]
                     result_rows = self._documents(page)
                 else:
-                    count = model.Session.execute(
-                        sa.text("SELECT count(*) " + sql_from), params).scalar()
-                    page = []
-                    if rows > 0:
+                    count, page = None, []
+                    if rows > 0 and score_sql != "0":
+                        # free text: the matching rows are scored and sorted
+                        # anyway, so count them in the same pass (one text
+                        # index scan, not two)
+                        found = model.Session.execute(sa.text(
+                            "SELECT d.id, %s AS score, count(*) OVER () %s "
+                            "ORDER BY %s LIMIT %d OFFSET %d"
+                            % (score_sql, sql_from, order_sql, rows, start)),
+                            params).fetchall()
+                        page = [(r[0], r[1]) for r in found]
+                        count = found[0][2] if found else None
+                    elif rows > 0:
                         page = [tuple(r) for r in model.Session.execute(sa.text(
                             "SELECT d.id, %s AS score %s ORDER BY %s LIMIT %d OFFSET %d"
                             % (score_sql, sql_from, order_sql, rows, start)),
                             params)]
+                    if count is None:
+                        count = model.Session.execute(
+                            sa.text("SELECT count(*) " + sql_from), params).scalar()
                     facets = self._facets(query, sql_from, params,
                                           int(count or 0))
                     result_rows = self._documents(page)

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 import ckan.model as model
 
-__all__ = ["EXTRA_TABLE", "extra_column", "extras_for", "FINGERPRINT_TABLES"]
+__all__ = ["EXTRA_TABLE", "extra_column", "extras_for", "group_extra_values",
+           "FINGERPRINT_TABLES"]
 
 EXTRA_TABLE: Any = getattr(model, "package_extra_table", None)
 
@@ -59,3 +60,22 @@ def extras_for(ids: Sequence[str], keys: Iterable[str]) -> dict[str, dict[str, A
             sa.select(e.c.package_id, e.c.key, e.c.value).where(*conds)):
         out[pid][key] = value
     return out
+
+
+def group_extra_values(group_ids: Sequence[str], key: str) -> dict[str, Any]:
+    """{group id: value of extra ``key``} for the groups that have it
+    (``group_extra`` table before CKAN 2.12, ``group.extras`` JSONB after)."""
+    if not group_ids:
+        return {}
+    ge = getattr(model, "group_extra_table", None)
+    if ge is None:
+        g = model.group_table
+        rows = model.Session.execute(
+            sa.select(g.c.id, g.c.extras[key].astext)
+            .where(g.c.id.in_(list(group_ids)), g.c.extras.has_key(key)))
+        return {gid: value for gid, value in rows}
+    conds = [ge.c.group_id.in_(list(group_ids)), ge.c.key == key]
+    if "state" in ge.c:
+        conds.append(sa.or_(ge.c.state == "active", ge.c.state.is_(None)))
+    return {gid: value for gid, value in model.Session.execute(
+        sa.select(ge.c.group_id, ge.c.value).where(*conds))}

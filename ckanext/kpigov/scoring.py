@@ -927,13 +927,10 @@ def agency_kinds(org_ids: Sequence[str]) -> dict[str, Optional[str]]:
     ``ckanext.kpigov.agency_kind_field``, else its ckanext-hierarchy parent's
     name (a "parent" group membership), else None."""
     field = tk.config.get("ckanext.kpigov.agency_kind_field") or "kpigov_agency_kind"
-    ge = model.group_extra_table
     out: dict[str, Optional[str]] = {i: None for i in org_ids}
     if not org_ids:
         return out
-    for gid, value in model.Session.execute(sa.select(ge.c.group_id, ge.c.value).where(
-            ge.c.group_id.in_(list(org_ids)), ge.c.key == field,
-            sa.or_(ge.c.state == "active", ge.c.state.is_(None)))):
+    for gid, value in compat.group_extra_values(org_ids, field).items():
         out[gid] = value or None
     missing = [i for i, v in out.items() if v is None]
     if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 from freezegun import freeze_time
 
 import ckan.logic as logic
@@ -30,8 +31,8 @@ def monthly_dataset(org, **kw):
 def backdate_created(ds, when):
     pkg = model.Package.get(ds["id"])
     pkg.metadata_created = when
-    model.Session.execute(
-        "UPDATE kpigov_cadence_history SET changed = :w WHERE package_id = :p",
+    model.Session.execute(sa.text(
+        "UPDATE kpigov_cadence_history SET changed = :w WHERE package_id = :p"),
         {"w": when, "p": ds["id"]})
     model.Session.commit()
 

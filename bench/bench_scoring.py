@@ -251,18 +251,26 @@ def main() -> None:
     print("   for scale, CKAN's own organization About page on this machine: p50 %.0f ms, "
           "p95 %.0f ms" % (_pct(base, 50) * 1000, _pct(base, 95) * 1000))
 
-    # 2b. the Compliance tab (heat map of every dataset x month)
-    comp = []
-    for _ in range(args.requests):
-        org = rng.choice(orgs)
-        t0 = time.perf_counter()
-        resp = client.get("/organization/%s/compliance?fy=%d" % (org.name, FY),
-                          headers=headers)
-        comp.append(time.perf_counter() - t0)
-        assert resp.status_code == 200, resp.status_code
-        resp.close()
-    print("\n2b. Compliance tab (%d requests): p50 %.0f ms, p95 %.0f ms "
-          "(target < 150 ms)" % (len(comp), _pct(comp, 50) * 1000, _pct(comp, 95) * 1000))
+    # 2b. the Compliance tab (heat map of every dataset x month): first
+    # visits (nothing memoized for the organization in this process), then
+    # visits again with the ledger unchanged
+    def compliance_tab(org_names):
+        out = []
+        for name in org_names:
+            t0 = time.perf_counter()
+            resp = client.get("/organization/%s/compliance?fy=%d" % (name, FY),
+                              headers=headers)
+            out.append(time.perf_counter() - t0)
+            assert resp.status_code == 200, resp.status_code
+            resp.close()
+        return out
+    visited = [o.name for o in rng.sample(orgs, min(args.requests, len(orgs)))]
+    first = compliance_tab(visited)
+    again = compliance_tab([rng.choice(visited) for _ in range(args.requests)])
+    print("\n2b. Compliance tab (target p95 < 150 ms): first visit p50 %.0f ms, p95 %.0f ms "
+          "(%d organizations); again p50 %.0f ms, p95 %.0f ms (%d requests)"
+          % (_pct(first, 50) * 1000, _pct(first, 95) * 1000, len(first),
+             _pct(again, 50) * 1000, _pct(again, 95) * 1000, len(again)))
 
     # 3. the overview
     over = []

@@ -173,6 +173,7 @@ TH = {
     "with": "กับ",
     "{n} of {total} months ended": "ผ่านไปแล้ว {n} จาก {total} เดือน",
     "{n} organizations": "{n} หน่วยงาน",
+    "Tags must be text, separated by commas": "คำสำคัญต้องเป็นข้อความ คั่นด้วยจุลภาค",
     "Tag \"%s\" can only contain alphanumeric characters, spaces (\" \"), hyphens (\"-\"), "
     "underscores (\"_\") or dots (\".\")":
         "คำสำคัญ \"%s\" ต้องประกอบด้วยตัวอักษร ตัวเลข ช่องว่าง ขีด (-) ขีดล่าง (_) หรือจุด (.) เท่านั้น",

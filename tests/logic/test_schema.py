@@ -93,6 +93,17 @@ def test_thai_tags_are_accepted():
             org, name="bad-tags", tag_string="ok,<script>"))
 
 
+@pytest.mark.parametrize("bad", [1, {"a": "b"}, ["ok", 2]])
+def test_tags_that_are_not_text_are_refused(bad):
+    org = factories.Organization()
+    with pytest.raises(logic.ValidationError) as err:
+        helpers.call_action("package_create", **valid_dataset(org, tag_string=bad))
+    assert "tag_string" in err.value.error_dict
+    created = helpers.call_action("package_create", **valid_dataset(
+        org, tag_string=["ผู้สูงอายุ", "elderly"]))
+    assert sorted(t["name"] for t in created["tags"]) == ["elderly", "ผู้สูงอายุ"]
+
+
 def test_normalises_english_and_short_values():
     org = factories.Organization()
     created = helpers.call_action("package_create", **valid_dataset(

@@ -9,7 +9,7 @@ import unicodedata
 from typing import Any, Callable
 
 import ckan.plugins.toolkit as tk
-from ckan.lib.navl.dictization_functions import Invalid, missing
+from ckan.lib.navl.dictization_functions import Invalid, StopOnError, missing
 
 from .. import cadence as cadence_mod
 
@@ -168,8 +168,13 @@ def kpigov_tag_string_convert(key: Any, data: dict[Any, Any],
     value = data[key]
     if isinstance(value, str):
         tags = [t.strip() for t in value.split(",") if t.strip()]
+    elif isinstance(value, (list, tuple)) and all(isinstance(t, str) for t in value):
+        tags = [t.strip() for t in value if t.strip()]
+    elif not value:
+        tags = []
     else:
-        tags = value or []
+        errors[key].append(tk._("Tags must be text, separated by commas"))
+        raise StopOnError
     current = max([int(k[1]) for k in data.keys()
                    if len(k) == 3 and k[0] == "tags"] + [-1])
     for num, tag in enumerate(tags, start=current + 1):

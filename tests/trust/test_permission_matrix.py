@@ -256,8 +256,8 @@ def _shows_private(res):
 
 
 def _state(tables):
-    """Every row of the tables, by table and id."""
-    model.Session.commit()  # see what the request committed
+    """Every row of the tables, by table and id (as committed)."""
+    model.Session.rollback()
     return {t.name: {r.id: dict(r._mapping)
                      for r in model.Session.execute(sa.select(t)).fetchall()}
             for t in tables}
@@ -301,7 +301,7 @@ def test_permission_matrix(app, site, target, role, expected):
         res = _request(app, site, target, role, fresh)
         after = _state(tables)
     finally:
-        _restore(tables, world)
+        _restore(tables, world)  # also after a failure: the next cases need the site
     status = res.status_code
     if expected in ("403", "404"):
         assert status == int(expected), res.get_data(as_text=True)[:300]

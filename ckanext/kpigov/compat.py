@@ -24,6 +24,14 @@ FINGERPRINT_TABLES: tuple[str, ...] = (
     else ("resource", "package_tag"))
 
 
+def _live(table: Any) -> list[Any]:
+    """The condition for rows of an extras table that are not deleted
+    (older CKAN versions keep a ``state`` column on them)."""
+    if "state" in table.c:
+        return [sa.or_(table.c.state == "active", table.c.state.is_(None))]
+    return []
+
+
 def extra_column(key: str) -> Any:
     """A column expression: the value of extra ``key`` of the package row of
     ``model.package_table`` in the enclosing query (NULL when absent)."""
@@ -31,9 +39,7 @@ def extra_column(key: str) -> Any:
     if EXTRA_TABLE is None:
         return p.c.extras[key].astext
     e = EXTRA_TABLE
-    conds = [e.c.package_id == p.c.id, e.c.key == key]
-    if "state" in e.c:
-        conds.append(sa.or_(e.c.state == "active", e.c.state.is_(None)))
+    conds = [e.c.package_id == p.c.id, e.c.key == key, *_live(e)]
     return sa.select(e.c.value).where(*conds).limit(1).scalar_subquery()
 
 
@@ -53,9 +59,7 @@ def extras_for(ids: Sequence[str], keys: Iterable[str]) -> dict[str, dict[str, A
                     out[pid][key] = extras[key]
         return out
     e = EXTRA_TABLE
-    conds = [e.c.package_id.in_(list(ids)), e.c.key.in_(keys)]
-    if "state" in e.c:
-        conds.append(sa.or_(e.c.state == "active", e.c.state.is_(None)))
+    conds = [e.c.package_id.in_(list(ids)), e.c.key.in_(keys), *_live(e)]
     for pid, key, value in model.Session.execute(
             sa.select(e.c.package_id, e.c.key, e.c.value).where(*conds)):
         out[pid][key] = value
@@ -74,8 +78,6 @@ def group_extra_values(group_ids: Sequence[str], key: str) -> dict[str, Any]:
             sa.select(g.c.id, g.c.extras[key].astext)
             .where(g.c.id.in_(list(group_ids)), g.c.extras.has_key(key)))
         return {gid: value for gid, value in rows}
-    conds = [ge.c.group_id.in_(list(group_ids)), ge.c.key == key]
-    if "state" in ge.c:
-        conds.append(sa.or_(ge.c.state == "active", ge.c.state.is_(None)))
+    conds = [ge.c.group_id.in_(list(group_ids)), ge.c.key == key, *_live(ge)]
     return {gid: value for gid, value in model.Session.execute(
         sa.select(ge.c.group_id, ge.c.value).where(*conds))}

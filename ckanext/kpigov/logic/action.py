@@ -190,10 +190,11 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
     other = sorted(tuple(r) for r in model.Session.execute(_OTHER_STAMPS, {"orgs": [org.id]}))
     remind_days = tk.config.get("ckanext.kpigov.remind_days")
     count_late = bool(tk.config.get("ckanext.kpigov.count_late_as_on_time"))
+    settings = data.settings()
     key = (org.id, org.name, org.title, fy, quarter, today, include_private)
     stamp = ([tuple(vars(d).values()) for d in datasets],
              [stamps.get(d.id) for d in datasets], other,
-             repr(sorted(data.settings().items())), remind_days, count_late)
+             repr(sorted(settings.items())), remind_days, count_late)
     memo = _ORG_MEMO.get(key)
     if memo is None or memo[0] != stamp:
         if len(_ORG_MEMO) >= _ORG_MEMO_LIMIT:
@@ -202,7 +203,7 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
             org, datasets, fy, quarter, today, remind_days, count_late))
     result = dict(memo[1])
     # freshness is judged now, from the latest new data in the ledger
-    thresholds = data.settings()["thresholds"]
+    thresholds = settings["thresholds"]
     rows = []
     for row in result["datasets"]:
         when = (stamps.get(row["id"]) or (None, None, None))[2]

@@ -159,7 +159,8 @@ def _site_id() -> str:
 _CACHE: "collections.OrderedDict[str, tuple[int, Any]]" = collections.OrderedDict()
 _GENERATION = sa.text(
     "SELECT pg_sequence_last_value(to_regclass('kpigov_search_generation'))")
-_BUMP = sa.text("SELECT nextval('kpigov_search_generation')")
+_BUMP = sa.text("SELECT nextval(to_regclass('kpigov_search_generation'))"
+                " WHERE to_regclass('kpigov_search_generation') IS NOT NULL")
 
 
 def _cache_size() -> int:
@@ -186,9 +187,7 @@ def _after_commit(session: Any) -> None:
     # documents were visible: move it again now that they are
     try:
         with model.meta.engine.begin() as conn:
-            conn.execute(sa.text(
-                "SELECT nextval(to_regclass('kpigov_search_generation'))"
-                " WHERE to_regclass('kpigov_search_generation') IS NOT NULL"))
+            conn.execute(_BUMP)
     except sa.exc.SQLAlchemyError:  # pragma: no cover - the cache is only an optimisation
         log.warning("kpigov_pgsearch: could not move the index generation; "
                     "clearing this process's search cache", exc_info=True)
@@ -524,22 +523,19 @@ class PgPackageSearchQuery(PackageSearchQuery):
                     result_rows = self._documents(page)
                 else:
                     count, page = None, []
-                    if rows > 0 and score_sql != "0":
+                    if rows > 0:
                         # free text: the matching rows are scored and sorted
                         # anyway, so count them in the same pass (one text
-                        # index scan, not two)
+                        # index scan, not two); a browse-all page reads only
+                        # its rows from the sort index and is counted apart
+                        window = score_sql != "0"
                         found = model.Session.execute(sa.text(
-                            "SELECT d.id, %s AS score, count(*) OVER () %s "
-                            "ORDER BY %s LIMIT %d OFFSET %d"
-                            % (score_sql, sql_from, order_sql, rows, start)),
-                            params).fetchall()
+                            "SELECT d.id, %s AS score%s %s ORDER BY %s LIMIT %d OFFSET %d"
+                            % (score_sql, ", count(*) OVER ()" if window else "",
+                               sql_from, order_sql, rows, start)), params).fetchall()
                         page = [(r[0], r[1]) for r in found]
-                        count = found[0][2] if found else None
-                    elif rows > 0:
-                        page = [tuple(r) for r in model.Session.execute(sa.text(
-                            "SELECT d.id, %s AS score %s ORDER BY %s LIMIT %d OFFSET %d"
-                            % (score_sql, sql_from, order_sql, rows, start)),
-                            params)]
+                        if window and found:
+                            count = found[0][2]
                     if count is None:
                         count = model.Session.execute(
                             sa.text("SELECT count(*) " + sql_from), params).scalar()

@@ -25,7 +25,7 @@ import ckan.lib.plugins as lib_plugins
 import ckan.logic as logic
 import ckan.model as model
 import ckan.plugins as p
-from ckan.common import config
+from ckan.common import asbool, config
 from ckan.lib.search.common import SearchError, SearchQueryError
 from ckan.lib.search.index import PackageSearchIndex
 from ckan.lib.search.query import (
@@ -192,6 +192,75 @@ def _after_commit(session: Any) -> None:
         log.warning("kpigov_pgsearch: could not move the index generation; "
                     "clearing this process's search cache", exc_info=True)
         _CACHE.clear()
+    try:
+        with model.meta.engine.begin() as conn:
+            fold_facet_deltas(conn)
+    except sa.exc.SQLAlchemyError:  # pragma: no cover - readers sum the deltas anyway
+        log.warning("kpigov_pgsearch: could not fold facet counts", exc_info=True)
+
+
+# Browse-all facet counts (migration e8b3f1a9c4d6): the filters a search
+# may have to be answered from kpigov_search_facet, and the table's column.
+_FACET_DIMS = ("site_id", "state", "capacity", "dataset_type")
+_FACET_TABLES = sa.text("SELECT to_regclass('kpigov_search_facet_delta')")
+_FOLD = sa.text("""
+    WITH moved AS (DELETE FROM kpigov_search_facet_delta RETURNING *)
+    INSERT INTO kpigov_search_facet AS f
+    SELECT site_id, state, capacity, dataset_type, labels, field, value, sum(n)
+    FROM moved
+    GROUP BY site_id, state, capacity, dataset_type, labels, field, value
+    ON CONFLICT (site_id, state, capacity, dataset_type, labels, field, value)
+    DO UPDATE SET n = f.n + excluded.n""")
+
+
+def _facet_counts_on() -> bool:
+    return asbool(config.get("ckanext.kpigov.search.facet_counts", True))
+
+
+def fold_facet_deltas(conn: Any) -> bool:
+    """Fold the pending facet-count changes into kpigov_search_facet, in the
+    caller's transaction on ``conn``. One folder at a time (another one
+    already folding: return False). Only committed changes are moved; those
+    of open transactions stay in the delta table until a later fold."""
+    if conn.execute(_FACET_TABLES).scalar() is None:
+        return False
+    if not conn.execute(sa.text(
+            "SELECT pg_try_advisory_xact_lock(hashtext('kpigov_search_facet'))")).scalar():
+        return False
+    conn.execute(_FOLD)
+    conn.execute(sa.text("DELETE FROM kpigov_search_facet WHERE n = 0"))
+    return True
+
+
+def _dim_filter(q_node: Any, fq_nodes: list[Any]) -> Optional[dict[str, set[str]]]:
+    """The values each group column must have, when the search selects
+    datasets only by site, state, capacity and dataset type (no text, no
+    other field): a browse-all search, answered from kpigov_search_facet.
+    None for any other search."""
+    if not isinstance(q_node, lucene.All):
+        return None
+    dims: dict[str, set[str]] = {}
+    for node in fq_nodes:
+        clauses = node.children if isinstance(node, lucene.And) else (node,)
+        for clause in clauses:
+            if isinstance(clause, lucene.All):
+                continue
+            if isinstance(clause, lucene.Term):
+                terms: tuple[Any, ...] = (clause,)
+            elif isinstance(clause, lucene.Or) and all(
+                    isinstance(c, lucene.Term) for c in clause.children):
+                terms = clause.children
+            else:
+                return None
+            fields = {t.field for t in terms}
+            if (len(fields) != 1 or not fields <= set(_FACET_DIMS)
+                    or any(t.kind not in ("word", "phrase") or not t.value
+                           for t in terms)):
+                return None
+            field = fields.pop()
+            values = {t.value for t in terms}
+            dims[field] = dims[field] & values if field in dims else values
+    return dims
 
 
 def install_listeners() -> None:
@@ -397,7 +466,9 @@ class PgPackageSearchIndex(PackageSearchIndex):
             "fields": fields, "search_text": search_text,
             "state": (fields.get("state") or [None])[0],
             "capacity": (fields.get("capacity") or [None])[0],
-            "keywords": {k: v for k, v in fields.items() if is_keyword(k)},
+            # distinct values: a facet counts datasets, not resources
+            "keywords": {k: list(dict.fromkeys(v)) for k, v in fields.items()
+                         if is_keyword(k)},
             "doc": json.loads(json.dumps(doc, default=str).replace("\\u0000", "")),
             "data_dict": _clean(data_dict or ""),
             "validated_data_dict": _clean(validated or ""),
@@ -485,6 +556,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
         fqs.extend(query.get("fq_list", []) or [])
 
         compiler = Compiler()
+        fq_nodes = []
         try:
             q_node = lucene.parse_user_query(q)
             where = [compiler.compile(q_node)]
@@ -492,13 +564,19 @@ class PgPackageSearchQuery(PackageSearchQuery):
                 if not isinstance(item, str):
                     raise SearchQueryError("fq must be a string")
                 if item.strip():
-                    where.append(compiler.compile(lucene.parse(item)))
+                    fq_nodes.append(lucene.parse(item))
+                    where.append(compiler.compile(fq_nodes[-1]))
         except lucene.QuerySyntaxError as e:
             raise SearchQueryError(str(e))
 
+        dims = _dim_filter(q_node, fq_nodes) if _facet_counts_on() else None
         if not any(re.search(r"(^|[\s(+])state:", f) for f in fqs):
             where.append("d.state = 'active'")
+            if dims is not None:
+                dims["state"] = dims.get("state", {"active"}) & {"active"}
         where.append("d.site_id = %s" % compiler.param(_site_id()))
+        if dims is not None:
+            dims["site_id"] = dims.get("site_id", {_site_id()}) & {_site_id()}
         if permission_labels is not None:
             where.append("d.permission_labels && CAST(%s AS text[])"
                          % compiler.param(list(permission_labels)))
@@ -536,11 +614,20 @@ class PgPackageSearchQuery(PackageSearchQuery):
                         page = [(r[0], r[1]) for r in found]
                         if window and found:
                             count = found[0][2]
-                    if count is None:
-                        count = model.Session.execute(
-                            sa.text("SELECT count(*) " + sql_from), params).scalar()
-                    facets = self._facets(query, sql_from, params,
-                                          int(count or 0))
+                    grouped = None
+                    if dims is not None and model.Session.execute(
+                            _FACET_TABLES).scalar() is not None:
+                        grouped = self._grouped_counts(
+                            query, dims, permission_labels, count is None)
+                    if grouped is not None:
+                        count = count if count is not None else grouped[0]
+                        facets = grouped[1]
+                    else:
+                        if count is None:
+                            count = model.Session.execute(sa.text(
+                                "SELECT count(*) " + sql_from), params).scalar()
+                        facets = self._facets(query, sql_from, params,
+                                              int(count or 0))
                     result_rows = self._documents(page)
                     if generation is not None:
                         _CACHE[key] = (generation, (count, page, facets))
@@ -591,9 +678,9 @@ class PgPackageSearchQuery(PackageSearchQuery):
             "WHERE id = ANY(:ids)"), {"ids": [pid for pid, _ in page]})}
         return [found[pid] + (score,) for pid, score in page if pid in found]
 
-    def _facets(self, query: dict[str, Any], sql_from: str,
-                params: dict[str, Any],
-                count: int = 0) -> dict[str, dict[str, int]]:
+    @staticmethod
+    def _facet_params(query: dict[str, Any]) -> tuple[list[str], int, int]:
+        """(fields, limit, mincount) of the request; no fields: no facets."""
         fields = query.get("facet.field") or []
         if isinstance(fields, str):
             try:
@@ -601,14 +688,67 @@ class PgPackageSearchQuery(PackageSearchQuery):
             except ValueError:
                 fields = [fields]
         if not fields or str(query.get("facet", "true")).lower() == "false":
-            return {}
+            return [], 0, 0
         try:
             limit = int(query.get("facet.limit",
                                   config.get("search.facets.limit") or 50))
             mincount = int(query.get("facet.mincount", 1))
         except (TypeError, ValueError):
             raise SearchQueryError("facet.limit and facet.mincount must be integers")
-        fields = [str(f) for f in fields]
+        if not isinstance(fields, list):
+            fields = [fields]
+        return [str(f) for f in fields], limit, mincount
+
+    @staticmethod
+    def _top(rows: Any, fields: list[str], limit: int,
+             mincount: int) -> dict[str, dict[str, int]]:
+        by_field: dict[str, list[tuple[str, int]]] = {f: [] for f in fields}
+        for k, v, n in rows:
+            if k in by_field and n >= mincount and v != "":
+                by_field[k].append((v, int(n)))
+        out: dict[str, dict[str, int]] = {}
+        for field, items in by_field.items():
+            items.sort(key=lambda kv: (-kv[1], kv[0]))
+            if limit >= 0:
+                items = items[:limit]
+            out[field] = dict(items)
+        return out
+
+    def _grouped_counts(self, query: dict[str, Any], dims: dict[str, set[str]],
+                        labels: Optional[list[str]], need_total: bool,
+                        ) -> Optional[tuple[int, dict[str, dict[str, int]]]]:
+        """(total, facets) of a browse-all search from kpigov_search_facet
+        (migration e8b3f1a9c4d6): the counts of the groups of datasets this
+        search selects and the user may see, plus the changes not yet folded
+        in. None when a requested facet field is not counted there."""
+        fields, limit, mincount = self._facet_params(query)
+        if any(not is_keyword(f) or f in ("name", "") for f in fields):
+            return None
+        if not fields and not need_total:
+            return 0, {}
+        conds = ["field = ANY(:fields)"]
+        params: dict[str, Any] = {"fields": fields + [""]}
+        for dim, values in dims.items():
+            conds.append("%s = ANY(:dim_%s)" % (dim, dim))
+            params["dim_" + dim] = sorted(values)
+        if labels is not None:
+            conds.append("labels && CAST(:labels AS text[])")
+            params["labels"] = list(labels)
+        where = " AND ".join(conds)
+        rows = model.Session.execute(sa.text(
+            "SELECT field, value, sum(n) FROM (SELECT field, value, n FROM "
+            "kpigov_search_facet WHERE %s UNION ALL SELECT field, value, n "
+            "FROM kpigov_search_facet_delta WHERE %s) c GROUP BY field, value"
+            % (where, where)), params).fetchall()
+        total = sum(int(n) for k, _v, n in rows if k == "")
+        return total, self._top(rows, fields, limit, mincount) if fields else {}
+
+    def _facets(self, query: dict[str, Any], sql_from: str,
+                params: dict[str, Any],
+                count: int = 0) -> dict[str, dict[str, int]]:
+        fields, limit, mincount = self._facet_params(query)
+        if not fields:
+            return {}
         # Each field once: the keyword form below unnests this list.
         facet_params = dict(params, _facet_fields=list(dict.fromkeys(fields)))
         # Few matches (a text search): plan the filter on its own (OFFSET 0),
@@ -637,15 +777,5 @@ class PgPackageSearchQuery(PackageSearchQuery):
                    "WHERE e.key = ANY(CAST(:_facet_fields AS text[])) "
                    "GROUP BY e.key, v")
         rows = model.Session.execute(sa.text(sql), facet_params).fetchall()
-        by_field: dict[str, list[tuple[str, int]]] = {f: [] for f in fields}
-        for k, v, n in rows:
-            if n >= mincount and v != "":
-                by_field[k].append((v, int(n)))
-        out: dict[str, dict[str, int]] = {}
-        for field, items in by_field.items():
-            items.sort(key=lambda kv: (-kv[1], kv[0]))
-            if limit >= 0:
-                items = items[:limit]
-            out[field] = dict(items)
-        return out
+        return self._top(rows, fields, limit, mincount)
 

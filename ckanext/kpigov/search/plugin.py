@@ -52,6 +52,11 @@ class PgSearchPlugin(p.SingletonPlugin):
             "Searches whose total, page of dataset ids and facet counts each "
             "process keeps (as Solr's query-result and filter caches), reused "
             "until the search index changes. 0 turns the cache off.")
+        declaration.declare_bool(key.ckanext.kpigov.search.facet_counts, True).set_description(
+            "Serve the total and facet counts of browse-all searches (no q; "
+            "filters on state, capacity, dataset type only) from the counts "
+            "the database keeps per group of datasets, instead of reading "
+            "every visible dataset. false = always aggregate the documents.")
 
     def configure(self, config):  # type: ignore[no-untyped-def]
         install()

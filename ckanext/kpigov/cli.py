@@ -69,6 +69,45 @@ def refresh_index() -> None:
     click.echo("datasets: {datasets}, re-indexed: {reindexed}".format(**stats))
 
 
+@kpigov.command("search-rebuild")
+@click.option("--workers", "-w", type=click.IntRange(1, 64), default=None,
+              help="Processes (default: the number of CPUs).")
+@click.option("--clear", is_flag=True, help="Empty the index first.")
+@click.option("-i", "--force", is_flag=True,
+              help="Carry on past datasets that fail; list them at the end.")
+@click.option("--batch", type=click.IntRange(1, 10000), default=200, show_default=True,
+              help="Datasets per worker task (each committed at once).")
+def search_rebuild(workers: int | None, clear: bool, force: bool, batch: int) -> None:
+    """Rebuild the kpigov_pgsearch index with several processes
+    (what `ckan search-index rebuild` does, in parallel)."""
+    import os
+    import time
+    import ckan.model as model
+    from ckan.lib import search
+    from .search.backend import PgPackageSearchIndex
+    if not isinstance(search.index_for(model.Package), PgPackageSearchIndex):
+        raise click.UsageError("search-rebuild needs the kpigov_pgsearch plugin; "
+                               "with Solr use `ckan search-index rebuild`.")
+    from .search.rebuild import rebuild_parallel
+    workers = workers or os.cpu_count() or 1
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        click.echo("\rindexed %d/%d" % (done, total), nl=False)
+    try:
+        stats = rebuild_parallel(workers, clear=clear, force=force, batch=batch,
+                                 progress=progress)
+    except Exception as e:  # noqa: BLE001 - a clear message, not a traceback
+        raise click.ClickException("rebuild stopped: %r (use --force to carry on)" % e)
+    click.echo("")
+    for pid, error in stats["failed"]:
+        click.echo("failed: %s %s" % (pid, error))
+    click.echo("datasets: %d, indexed: %d, failed: %d, documents: %d, "
+               "%d workers, %.1f s" % (
+                   stats["datasets"], stats["indexed"], len(stats["failed"]),
+                   stats["documents"], workers, time.perf_counter() - started))
+
+
 # --- KPI scoring (issue 5) -------------------------------------------------
 
 def _score_scope(fy: int | None, orgs: tuple[str, ...]) -> tuple[int, list]:

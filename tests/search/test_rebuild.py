@@ -78,13 +78,13 @@ class TestParallelRebuild:
 
     def test_a_failing_dataset_stops_or_is_listed_with_force(self, site, cli, monkeypatch):
         bad = model.Session.query(model.Package).filter_by(title="ข้อมูลน้ำท่วม 5").one().id
-        original = backend.PgPackageSearchIndex.index_package
+        original = backend.PgPackageSearchIndex._build_doc
 
-        def broken(self, pkg_dict, defer_commit=False):
+        def broken(self, pkg_dict):
             if pkg_dict and pkg_dict["id"] == bad:
                 raise ValueError("broken dataset")
-            return original(self, pkg_dict, defer_commit)
-        monkeypatch.setattr(backend.PgPackageSearchIndex, "index_package", broken)
+            return original(self, pkg_dict)
+        monkeypatch.setattr(backend.PgPackageSearchIndex, "_build_doc", broken)
         _empty_index()
         out = cli.invoke(ckan, ["kpigov", "search-rebuild", "-w", "1"])
         assert out.exit_code != 0
@@ -95,3 +95,46 @@ class TestParallelRebuild:
         assert out.exit_code == 0, out.output
         assert "failed: %s" % bad in out.output
         assert "indexed: 6, failed: 1, documents: 6" in out.output
+
+
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+class TestDeferredWrites:
+    """CKAN's `search-index rebuild` indexes with defer_commit: documents
+    are written several per statement, before the commit and before any
+    search, and forgotten on rollback."""
+
+    def test_a_deferred_reindex_writes_in_batches(self, site, monkeypatch):
+        search.rebuild(quiet=True)
+        expected = _documents()
+        _empty_index()
+        monkeypatch.setattr(backend, "_BATCH", 3)
+        inserts = []
+
+        def seen(conn, cursor, statement, *args):
+            if statement.startswith("INSERT INTO kpigov_search_doc"):
+                inserts.append(statement)
+        sa.event.listen(model.meta.engine, "before_cursor_execute", seen)
+        try:
+            search.rebuild(quiet=True, defer_commit=True)
+        finally:
+            sa.event.remove(model.meta.engine, "before_cursor_execute", seen)
+        assert len(inserts) == 3  # 7 documents, 3 per statement
+        assert _documents() == expected
+
+    def test_kept_documents_are_searched_and_dropped_on_rollback(self, site):
+        _empty_index()
+        index = search.index_for(model.Package)
+        first, second = model.Session.query(model.Package).order_by(
+            model.Package.title).limit(2).all()
+        show = {"ignore_auth": True, "use_cache": False, "validate": False}
+        index.update_dict(helpers.call_action("package_show", show, id=first.id), True)
+        backend._CACHE.clear()
+        found = helpers.call_action("package_search", fq="name:%s" % first.name,
+                                    context={"user": "", "ignore_auth": True})
+        assert found["count"] == 1  # written before the search ran
+        model.Session.commit()
+        index.update_dict(helpers.call_action("package_show", show, id=second.id), True)
+        model.Session.rollback()
+        model.Session.commit()
+        ids = [r[0] for r in _documents()[0]]
+        assert ids == [first.id]

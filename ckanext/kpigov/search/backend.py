@@ -17,7 +17,6 @@ import re
 from typing import Any, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from dateutil.parser import ParserError, parse as parse_date
 
 import ckan.lib.navl.dictization_functions as df
@@ -268,34 +267,71 @@ def install_listeners() -> None:
     # generation once more than needed, which only costs a cache miss)
     if not sa.event.contains(model.Session, "after_commit", _after_commit):
         sa.event.listen(model.Session, "after_commit", _after_commit)
+    if not sa.event.contains(model.Session, "before_commit", flush_pending):
+        sa.event.listen(model.Session, "before_commit", flush_pending)
+    if not sa.event.contains(model.Session, "after_rollback", _drop_pending):
+        sa.event.listen(model.Session, "after_rollback", _drop_pending)
 
 
-_UPSERT: Optional[Any] = None
+_COLUMNS = ["id", "site_id", "name", "title_string", "title_text",
+            "metadata_created", "metadata_modified", "permission_labels",
+            "fields", "search_text", "doc", "data_dict",
+            "validated_data_dict", "state", "capacity", "keywords"]
+_JSON_COLUMNS = ("fields", "keywords", "doc")
+_UPSERTS: dict[int, Any] = {}
+# documents of a reindex written per statement (and kept in memory at most)
+_BATCH = 100
+_PENDING = "kpigov_search_pending"
 
 
-def _upsert_statement() -> Any:
-    """The document upsert, built once: a reindex runs it for every dataset
-    and compiling an ORM insert each time costs more than executing it."""
-    global _UPSERT
-    if _UPSERT is None:
-        cols = ["id", "site_id", "name", "title_string", "title_text",
-                "metadata_created", "metadata_modified", "permission_labels",
-                "fields", "search_text", "doc", "data_dict",
-                "validated_data_dict", "state", "capacity", "keywords"]
-        tsv = " || ".join(
-            "setweight(to_tsvector('english'::regconfig, :tsv_%s), '%s')"
-            % (w.lower(), w) for w in "ABCD")
-        sql = ("INSERT INTO kpigov_search_doc (%s, tsv, indexed_at) "
-               "VALUES (%s, %s, now()) ON CONFLICT (id) DO UPDATE SET %s"
-               % (", ".join(cols), ", ".join(":" + c for c in cols), tsv,
+def _upsert_statement(n: int) -> Any:
+    """The upsert of ``n`` documents, built once per ``n``: a reindex runs
+    it for every batch and compiling it each time costs more than running
+    it. Parameters are named ``<column>_<row>``."""
+    if n not in _UPSERTS:
+        values = []
+        for i in range(n):
+            cells = [("CAST(:%s_%d AS jsonb)" if c in _JSON_COLUMNS
+                      else "CAST(:%s_%d AS text[])" if c == "permission_labels"
+                      else ":%s_%d") % (c, i) for c in _COLUMNS]
+            tsv = " || ".join(
+                "setweight(to_tsvector('english'::regconfig, :tsv_%s_%d), '%s')"
+                % (w.lower(), i, w) for w in "ABCD")
+            values.append("(%s, %s, now())" % (", ".join(cells), tsv))
+        sql = ("INSERT INTO kpigov_search_doc (%s, tsv, indexed_at) VALUES %s "
+               "ON CONFLICT (id) DO UPDATE SET %s"
+               % (", ".join(_COLUMNS), ", ".join(values),
                   ", ".join("%s = excluded.%s" % (c, c)
-                            for c in cols[1:] + ["tsv", "indexed_at"])))
-        _UPSERT = sa.text(sql).bindparams(
-            sa.bindparam("fields", type_=JSONB),
-            sa.bindparam("keywords", type_=JSONB),
-            sa.bindparam("doc", type_=JSONB),
-            sa.bindparam("permission_labels", type_=ARRAY(sa.UnicodeText)))
-    return _UPSERT
+                            for c in _COLUMNS[1:] + ["tsv", "indexed_at"])))
+        _UPSERTS[n] = sa.text(sql)
+    return _UPSERTS[n]
+
+
+def write_rows(rows: list[dict[str, Any]]) -> None:
+    """Upsert documents (rows from PgPackageSearchIndex.row), one statement
+    per _BATCH, in the session's transaction."""
+    for start in range(0, len(rows), _BATCH):
+        chunk = rows[start:start + _BATCH]
+        params: dict[str, Any] = {}
+        for i, row in enumerate(chunk):
+            for key, value in row.items():
+                if key in _JSON_COLUMNS:
+                    value = json.dumps(value, ensure_ascii=False)
+                params["%s_%d" % (key, i)] = value
+        model.Session.execute(_upsert_statement(len(chunk)), params)
+    if rows:
+        _mark_written()
+
+
+def flush_pending(session: Any) -> None:
+    """Write the documents a reindex has kept back (see ``_write``)."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        write_rows(list(pending.values()))
+
+
+def _drop_pending(session: Any) -> None:
+    session.info.pop(_PENDING, None)
 
 
 class PgPackageSearchIndex(PackageSearchIndex):
@@ -308,7 +344,7 @@ class PgPackageSearchIndex(PackageSearchIndex):
         doc = self._build_doc(pkg_dict)
         if doc is None:
             return
-        self._write(doc)
+        self._write(doc, defer=defer_commit)
 
     def _build_doc(self, pkg_dict: dict[str, Any]) -> Optional[dict[str, Any]]:
         package_plugin = lib_plugins.lookup_package_plugin(pkg_dict.get("type"))
@@ -417,7 +453,22 @@ class PgPackageSearchIndex(PackageSearchIndex):
         pkg_dict["_org_title"] = org_title
         return pkg_dict
 
-    def _write(self, doc: dict[str, Any]) -> None:
+    def _write(self, doc: dict[str, Any], defer: bool = False) -> None:
+        """Write the document now, or (``defer``: a reindex, which commits
+        at the end) keep it and write it with others in one statement,
+        before the commit, before any search and every _BATCH documents."""
+        row = self.row(doc)
+        if defer:
+            pending = model.Session.info.setdefault(_PENDING, {})
+            pending[row["id"]] = row
+            if len(pending) >= _BATCH:
+                flush_pending(model.Session)
+            return
+        flush_pending(model.Session)
+        write_rows([row])
+
+    def row(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The kpigov_search_doc row of a document from :meth:`_build_doc`."""
         org_title = doc.pop("_org_title", "")
         data_dict = doc.pop("data_dict", None)
         validated = doc.pop("validated_data_dict", None)
@@ -475,11 +526,11 @@ class PgPackageSearchIndex(PackageSearchIndex):
             "tsv_a": _clean(weight_a)[:200000], "tsv_b": _clean(weight_b)[:200000],
             "tsv_c": _clean(weight_c)[:200000], "tsv_d": _clean(weight_d)[:200000],
         }
-        model.Session.execute(_upsert_statement(), row)
-        _mark_written()
+        return row
 
     def delete_package(self, pkg_dict: dict[str, Any]) -> None:
         from .model import search_doc_table as t
+        flush_pending(model.Session)
         ref = pkg_dict.get("id")
         model.Session.execute(t.delete().where(
             sa.and_(t.c.site_id == _site_id(),
@@ -488,6 +539,7 @@ class PgPackageSearchIndex(PackageSearchIndex):
 
     def clear(self) -> None:
         from .model import search_doc_table as t
+        flush_pending(model.Session)
         model.Session.execute(t.delete().where(t.c.site_id == _site_id()))
         _mark_written()
         model.Session.commit()
@@ -511,6 +563,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
     """Runs package searches against ``kpigov_search_doc``."""
 
     def get_all_entity_ids(self, max_results: int = 1000) -> list[str]:
+        flush_pending(model.Session)
         rows = model.Session.execute(sa.text(
             "SELECT id FROM kpigov_search_doc WHERE site_id = :site "
             "AND state = 'active' ORDER BY id LIMIT :n"),
@@ -518,6 +571,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
         return [r[0] for r in rows]
 
     def get_index(self, reference: str) -> dict[str, Any]:
+        flush_pending(model.Session)
         row = model.Session.execute(sa.text(
             "SELECT doc, data_dict, validated_data_dict FROM kpigov_search_doc "
             "WHERE site_id = :site AND (id = :ref OR name = :ref) LIMIT 1"),
@@ -533,6 +587,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
     def run(self, query: dict[str, Any],
             permission_labels: Optional[list[str]] = None,
             **kwargs: Any) -> dict[str, Any]:
+        flush_pending(model.Session)
         if not set(query.keys()) <= VALID_SOLR_PARAMETERS:
             invalid = sorted(set(query.keys()) - VALID_SOLR_PARAMETERS)
             raise SearchQueryError("Invalid search parameters: %s" % invalid)

@@ -36,27 +36,33 @@ def _package_ids() -> list[str]:
 
 def _index_batch(job: tuple[list[str], bool]) -> tuple[int, list[tuple[str, str]]]:
     """Index one batch in this process and commit it: (indexed, failures)."""
+    from .backend import PgPackageSearchIndex, write_rows
     ids, force = job
     index = search.index_for(model.Package)
+    assert isinstance(index, PgPackageSearchIndex)
     context: dict[str, Any] = {"ignore_auth": True, "validate": False,
                                "use_cache": False}
-    done, failed = 0, []
+    rows, failed = [], []
     try:
+        # read and build every document first (nothing written yet, so a
+        # failed dataset is rolled back alone), then one upsert per batch
         for pid in ids:
             try:
-                index.update_dict(logic.get_action("package_show")(
-                    dict(context), {"id": pid}), True)
-                done += 1
+                doc = index._build_doc(logic.get_action("package_show")(
+                    dict(context), {"id": pid}))
+                if doc is not None:
+                    rows.append(index.row(doc))
             except Exception as e:  # noqa: BLE001 - as CKAN's rebuild --force
                 if not force:
                     raise
                 model.Session.rollback()
                 log.error("Error while indexing dataset %s: %r", pid, e)
                 failed.append((pid, repr(e)))
+        write_rows(rows)
         model.Session.commit()
     finally:
         model.Session.remove()
-    return done, failed
+    return len(rows), failed
 
 
 def _forget_connections() -> None:

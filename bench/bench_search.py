@@ -297,12 +297,14 @@ def run(args: argparse.Namespace) -> None:
                      "generation": gen, "queries": {}}
     if not args.skip_reindex and not args.parallel_only:
         search.clear_all()
-        print("full reindex (search.rebuild) ...", flush=True)
+        print("full reindex (search.rebuild, as `ckan search-index rebuild`) ...", flush=True)
         t0 = time.perf_counter()
-        search.rebuild(quiet=True)
+        search.rebuild(quiet=True, defer_commit=True)  # as the CLI does
         figures["reindex_s"] = round(time.perf_counter() - t0, 2)
-        model.Session.execute(sa.text("ANALYZE kpigov_search_doc"))
         model.Session.commit()
+        with model.meta.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE kpigov_search_doc"))
     if not args.skip_reindex:
         from ckanext.kpigov.search.rebuild import rebuild_parallel
         workers = args.workers or os.cpu_count() or 1
@@ -314,8 +316,6 @@ def run(args: argparse.Namespace) -> None:
         figures["reindex_parallel_s"] = round(time.perf_counter() - t0, 2)
         figures["reindex_parallel_workers"] = workers
         assert stats["indexed"] == stats["datasets"] and not stats["failed"]
-        model.Session.execute(sa.text("ANALYZE kpigov_search_doc"))
-        model.Session.commit()
     indexed = model.Session.execute(sa.text(
         "SELECT count(*) FROM kpigov_search_doc")).scalar()
     figures["indexed"] = indexed

@@ -15,7 +15,7 @@ __all__ = [
     "kpigov_format_month", "kpigov_freshness_label", "kpigov_status_label",
     "kpigov_cadence_label", "kpigov_dataset_panel", "kpigov_current_fiscal_year",
     "kpigov_fiscal_year_label", "kpigov_percent", "kpigov_can_see_contacts",
-    "kpigov_heatmap_cells", "kpigov_heatmap_table",
+    "kpigov_heatmap_cells", "kpigov_heatmap_table", "kpigov_format_period",
 ]
 
 _CELL = ('<td class="text-center kpigov-cell kpigov-%s" title="%s: %s">'
@@ -89,6 +89,18 @@ def kpigov_format_date(value: Any, lang: Optional[str] = None) -> str:
     if d is None:
         return ""
     return fiscal.format_date(d, lang or kpigov_lang())
+
+
+def kpigov_format_period(key: str, lang: Optional[str] = None) -> str:
+    """A period key as a reader says it: '2024-05' → 'พ.ค. 2567' / 'May 2024',
+    '2024-05-13' (a day or a week's first day) → '13 พ.ค. 2567'; keys already
+    in fiscal terms ('2567-Q1', 'FY2567') as they are."""
+    text = str(key or "")
+    if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+        return kpigov_format_month(text, lang)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return kpigov_format_date(text, lang) or text
+    return text
 
 
 def kpigov_format_month(key: str, lang: Optional[str] = None) -> str:

@@ -102,6 +102,24 @@ def test_publisher_and_evaluator_use_the_kpi_tab(portal, live_server, browser,
     assert "ไม่มีข้อมูลของเดือน พ.ค. 2567" in page.content()
     if screenshot_dir:
         page.screenshot(path=os.path.join(screenshot_dir, "kpi_tab_th.png"))
+    # the Compliance tab: the heat map spans the page (no sidebar)
+    page.goto("/th/organization/pathumwan-district/compliance?fy=%d" % FY)
+    heatmap = page.locator("table.kpigov-heatmap")
+    assert heatmap.locator("tbody tr").count() >= 1
+    assert heatmap.locator("thead th").count() == 14  # dataset, 12 months, rate
+    assert page.locator("aside.secondary").count() == 0
+    assert heatmap.bounding_box()["width"] > 1000
+    # each status has its colour (not painted over by the table's own)
+    colours = {c.evaluate("e => getComputedStyle(e).backgroundColor")
+               for c in heatmap.locator("td.kpigov-on_time, td.kpigov-missed").all()}
+    assert "rgb(209, 231, 221)" in colours and "rgb(248, 215, 218)" in colours
+    assert "สำนักงานเขตปทุมวัน" in page.locator("h1").inner_text()
+    # overdue months in the Buddhist Era on Thai pages, not as keys
+    overdue = page.locator("ul", has=page.locator("a")).last.inner_text()
+    assert "พ.ค. 2567" in page.content() and "— 2024-05" not in page.content(), overdue
+    if screenshot_dir:
+        page.screenshot(path=os.path.join(screenshot_dir, "compliance_tab_th.png"),
+                        full_page=True)
     ctx.close()
 
     # the evaluator rejects step 2 with a comment, then downloads the form

@@ -107,6 +107,12 @@ def rebuild_parallel(workers: int, clear: bool = False, force: bool = False,
     with model.meta.engine.begin() as conn:
         conn.execute(_BUMP)
         fold_facet_deltas(conn)
+    # as autovacuum would soon: planner statistics and the visibility map
+    # of the rewritten table (searches right after a rebuild plan well)
+    with model.meta.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT") as conn:
+        for table in ("kpigov_search_doc", "kpigov_search_facet"):
+            conn.execute(sa.text("VACUUM ANALYZE %s" % table))
     indexed = model.Session.execute(sa.text(
         "SELECT count(*) FROM kpigov_search_doc")).scalar()
     return {"datasets": total, "indexed": done, "failed": failed,

@@ -180,10 +180,16 @@ def _mark_written() -> None:
 
 
 def _after_commit(session: Any) -> None:
-    if not session.info.pop("kpigov_search_written", False):
-        return
-    # the trigger moved the generation inside the transaction, before its
-    # documents were visible: move it again now that they are
+    if session.info.pop("kpigov_search_written", False):
+        index_written()
+
+
+def index_written() -> None:
+    """After documents were committed (by this process or, for a parallel
+    rebuild, by its workers): move the result-cache generation and fold the
+    facet-count changes, each on its own connection and transaction."""
+    # the trigger moved the generation inside the writing transaction,
+    # before its documents were visible: move it again now that they are
     try:
         with model.meta.engine.begin() as conn:
             conn.execute(_BUMP)
@@ -202,6 +208,17 @@ def _after_commit(session: Any) -> None:
 # may have to be answered from kpigov_search_facet, and the table's column.
 _FACET_DIMS = ("site_id", "state", "capacity", "dataset_type")
 _FACET_TABLES = sa.text("SELECT to_regclass('kpigov_search_facet_delta')")
+_facet_tables_found = False
+
+
+def _facet_tables(conn: Any) -> bool:
+    """True once the facet-count tables exist (looked up until they do,
+    then remembered: the migration that makes them is not undone while
+    CKAN runs)."""
+    global _facet_tables_found
+    if not _facet_tables_found:
+        _facet_tables_found = conn.execute(_FACET_TABLES).scalar() is not None
+    return _facet_tables_found
 _FOLD = sa.text("""
     WITH moved AS (DELETE FROM kpigov_search_facet_delta RETURNING *)
     INSERT INTO kpigov_search_facet AS f
@@ -221,7 +238,7 @@ def fold_facet_deltas(conn: Any) -> bool:
     caller's transaction on ``conn``. One folder at a time (another one
     already folding: return False). Only committed changes are moved; those
     of open transactions stay in the delta table until a later fold."""
-    if conn.execute(_FACET_TABLES).scalar() is None:
+    if not _facet_tables(conn):
         return False
     if not conn.execute(sa.text(
             "SELECT pg_try_advisory_xact_lock(hashtext('kpigov_search_facet'))")).scalar():
@@ -670,8 +687,7 @@ class PgPackageSearchQuery(PackageSearchQuery):
                         if window and found:
                             count = found[0][2]
                     grouped = None
-                    if dims is not None and model.Session.execute(
-                            _FACET_TABLES).scalar() is not None:
+                    if dims is not None and _facet_tables(model.Session):
                         grouped = self._grouped_counts(
                             query, dims, permission_labels, count is None)
                     if grouped is not None:

@@ -65,13 +65,6 @@ def _index_batch(job: tuple[list[str], bool]) -> tuple[int, list[tuple[str, str]
     return len(rows), failed
 
 
-def _forget_connections() -> None:
-    # a worker starts with an empty pool (the parent disposed it before
-    # forking); make sure nothing inherited is ever used
-    model.Session.remove()
-    model.meta.engine.dispose()
-
-
 def rebuild_parallel(workers: int, clear: bool = False, force: bool = False,
                      batch: int = 200,
                      progress: Optional[Callable[[int, int], None]] = None,
@@ -92,21 +85,19 @@ def rebuild_parallel(workers: int, clear: bool = False, force: bool = False,
             if progress:
                 progress(done + len(failed), total)
     else:
+        # every worker starts with an empty pool: opens its own connections
         model.Session.remove()
         model.meta.engine.dispose()
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(workers, len(batches)),
-                      initializer=_forget_connections) as pool:
+        with ctx.Pool(min(workers, len(batches))) as pool:
             for n, bad in pool.imap_unordered(_index_batch, batches):
                 done, failed = done + n, failed + bad
                 if progress:
                     progress(done + len(failed), total)
-    # the documents were written by other processes: fold their facet
-    # counts and move the result-cache generation here too
-    from .backend import _BUMP, fold_facet_deltas
-    with model.meta.engine.begin() as conn:
-        conn.execute(_BUMP)
-        fold_facet_deltas(conn)
+    # each worker's commits folded facet counts, but a fold is skipped
+    # while another runs: fold what is left
+    from .backend import index_written
+    index_written()
     # as autovacuum would soon: planner statistics and the visibility map
     # of the rewritten table (searches right after a rebuild plan well)
     with model.meta.engine.connect().execution_options(

@@ -9,8 +9,9 @@ kept on the resource, so each change is declared afresh.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import attributes
@@ -174,6 +175,21 @@ def freshness_labels() -> dict[str, str]:
             "not_applicable": tk._("No fixed cadence")}
 
 
+_PREFETCHED = "kpigov_index_prefetched"
+
+
+@contextlib.contextmanager
+def prefetched_for_index(ids: list[str]) -> Iterator[None]:
+    """A reindex batch: read the latest update of all ``ids`` in one query
+    for :func:`index_fields` instead of one query per dataset."""
+    from .logic import data
+    model.Session.info[_PREFETCHED] = (set(ids), data.last_updates(ids))
+    try:
+        yield
+    finally:
+        model.Session.info.pop(_PREFETCHED, None)
+
+
 def index_fields(pkg_dict: dict[str, Any]) -> dict[str, Any]:
     """Freshness and cadence in the search document (Solr or kpigov_pgsearch).
 
@@ -185,7 +201,11 @@ def index_fields(pkg_dict: dict[str, Any]) -> dict[str, Any]:
     from .logic import data
     unit = dataset_field(pkg_dict, "update_frequency_unit")
     interval = dataset_field(pkg_dict, "update_frequency_interval")
-    last = data.last_updates([pkg_dict["id"]]).get(pkg_dict["id"])
+    known = model.Session.info.get(_PREFETCHED)
+    if known is not None and pkg_dict["id"] in known[0]:
+        last = known[1].get(pkg_dict["id"])
+    else:
+        last = data.last_updates([pkg_dict["id"]]).get(pkg_dict["id"])
     pkg_dict["kpigov_freshness"] = data.freshness_of(unit, interval, last)
     if last is not None:
         pkg_dict["kpigov_last_update"] = last.isoformat() + "Z"

@@ -22,6 +22,9 @@ import ckan.model as model
 from ckan.common import config
 from ckan.lib import search
 
+from .. import ledger
+from . import bulk
+
 log = logging.getLogger(__name__)
 
 __all__ = ["rebuild_parallel"]
@@ -32,6 +35,18 @@ def _package_ids() -> list[str]:
     if config.get("ckan.search.remove_deleted_packages"):
         q = q.filter(model.Package.state != "deleted")
     return [r[0] for r in q.order_by(model.Package.id)]
+
+
+def _shown(ids: list[str]) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """package_show's dicts for a batch in one go, or none when one of the
+    datasets fails: each is then shown on its own, which finds and reports
+    the failing one."""
+    try:
+        return bulk.package_show_many(ids)
+    except Exception as e:  # noqa: BLE001 - the per-dataset path reports it
+        log.info("Batch of %d datasets shown one by one: %r", len(ids), e)
+        model.Session.rollback()
+        return [], {}
 
 
 def _index_batch(job: tuple[list[str], bool]) -> tuple[int, list[tuple[str, str]]]:
@@ -45,19 +60,24 @@ def _index_batch(job: tuple[list[str], bool]) -> tuple[int, list[tuple[str, str]
     rows, failed = [], []
     try:
         # read and build every document first (nothing written yet, so a
-        # failed dataset is rolled back alone), then one upsert per batch
-        for pid in ids:
-            try:
-                doc = index._build_doc(logic.get_action("package_show")(
-                    dict(context), {"id": pid}))
-                if doc is not None:
-                    rows.append(index.row(doc))
-            except Exception as e:  # noqa: BLE001 - as CKAN's rebuild --force
-                if not force:
-                    raise
-                model.Session.rollback()
-                log.error("Error while indexing dataset %s: %r", pid, e)
-                failed.append((pid, repr(e)))
+        # failed dataset is rolled back alone), then one upsert per batch;
+        # ``pkgs`` keeps the batch's packages in the session
+        pkgs, shown = _shown(ids)
+        with ledger.prefetched_for_index(ids):
+            for pid in ids:
+                try:
+                    pkg_dict = shown.get(pid) or logic.get_action("package_show")(
+                        dict(context), {"id": pid})
+                    doc = index._build_doc(pkg_dict)
+                    if doc is not None:
+                        rows.append(index.row(doc))
+                except Exception as e:  # noqa: BLE001 - as CKAN's rebuild --force
+                    if not force:
+                        raise
+                    model.Session.rollback()
+                    log.error("Error while indexing dataset %s: %r", pid, e)
+                    failed.append((pid, repr(e)))
+        del pkgs
         write_rows(rows)
         model.Session.commit()
     finally:

@@ -28,7 +28,10 @@ import ckan.plugins as p
 from ckan.lib.dictization import model_dictize
 from ckan.lib.dictization import obj_list_dictize, table_dictize
 
-__all__ = ["supported", "package_show_many"]
+__all__ = ["REINDEX_CONTEXT", "supported", "package_show_many"]
+
+# the context a reindex gives package_show (as CKAN's search.rebuild does)
+REINDEX_CONTEXT = {"ignore_auth": True, "use_cache": False, "validate": False}
 
 # the versions whose package_dictize and package_show this module follows
 _VERSIONS = ("2.10", "2.11")
@@ -48,6 +51,11 @@ def _grouped(rows: Iterable[Any], key: str) -> dict[str, list[Any]]:
     return out
 
 
+def _fetch(query: Any, key: str) -> dict[str, list[Any]]:
+    """The rows of ``query`` by their ``key`` column (a package id)."""
+    return _grouped(model.Session.execute(query), key)
+
+
 def _without_pkg(dicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for item in dicts:
         item.pop(_PKG, None)
@@ -60,49 +68,47 @@ def package_show_many(ids: list[str]) -> tuple[list[model.Package], dict[str, di
     the dict ``package_show`` returns with the context a reindex gives it
     (``ignore_auth``, ``use_cache`` and ``validate`` off). Ids that are not
     datasets are left out."""
-    session = model.Session
-    pkgs = session.query(model.Package).filter(model.Package.id.in_(ids)).all()
+    pkgs = model.Session.query(model.Package).filter(model.Package.id.in_(ids)).all()
     if not pkgs:
         return pkgs, {}
     if not supported():
         show = logic.get_action("package_show")
-        return pkgs, {pkg.id: show({"ignore_auth": True, "use_cache": False,
-                                    "validate": False}, {"id": pkg.id})
+        return pkgs, {pkg.id: show(dict(REINDEX_CONTEXT), {"id": pkg.id})
                       for pkg in pkgs}
     pids = [pkg.id for pkg in pkgs]
 
     res = model.resource_table
-    resources = _grouped(session.execute(
-        sa.select(res).where(res.c["package_id"].in_(pids))), "package_id")
+    resources = _fetch(
+        sa.select(res).where(res.c["package_id"].in_(pids)), "package_id")
 
     tag, pkg_tag = model.tag_table, model.package_tag_table
-    tags = _grouped(session.execute(
+    tags = _fetch(
         sa.select(tag, pkg_tag.c["state"], pkg_tag.c["package_id"].label(_PKG))
         .select_from(pkg_tag.join(tag, tag.c["id"] == pkg_tag.c["tag_id"]))
-        .where(pkg_tag.c["package_id"].in_(pids))), _PKG)
+        .where(pkg_tag.c["package_id"].in_(pids)), _PKG)
 
     extra = model.package_extra_table
-    extras = _grouped(session.execute(
-        sa.select(extra).where(extra.c["package_id"].in_(pids))), "package_id")
+    extras = _fetch(
+        sa.select(extra).where(extra.c["package_id"].in_(pids)), "package_id")
 
     member, group = model.member_table, model.group_table
-    groups = _grouped(session.execute(
+    groups = _fetch(
         sa.select(group, member.c["capacity"], member.c["table_id"].label(_PKG))
         .select_from(member.join(group, group.c["id"] == member.c["group_id"]))
         .where(member.c["table_id"].in_(pids), member.c["state"] == "active",
-               group.c["is_organization"] == sa.false())), _PKG)
+               group.c["is_organization"] == sa.false()), _PKG)
 
     org_ids = {pkg.owner_org for pkg in pkgs if pkg.owner_org}
-    orgs = _grouped(session.execute(
+    orgs = _fetch(
         sa.select(group).where(group.c["id"].in_(org_ids),
-                               group.c["state"] == "active")), "id") if org_ids else {}
+                               group.c["state"] == "active"), "id") if org_ids else {}
 
     rel = model.package_relationship_table
-    as_subject = _grouped(session.execute(
-        sa.select(rel).where(rel.c["subject_package_id"].in_(pids))),
+    as_subject = _fetch(
+        sa.select(rel).where(rel.c["subject_package_id"].in_(pids)),
         "subject_package_id")
-    as_object = _grouped(session.execute(
-        sa.select(rel).where(rel.c["object_package_id"].in_(pids))),
+    as_object = _fetch(
+        sa.select(rel).where(rel.c["object_package_id"].in_(pids)),
         "object_package_id")
 
     shown: dict[str, dict[str, Any]] = {}
@@ -110,7 +116,7 @@ def package_show_many(ids: list[str]) -> tuple[list[model.Package], dict[str, di
         # package_show's context: the caller's (the reindex's), with what
         # get_action, check_access and package_show add
         context: dict[str, Any] = logic._prepopulate_context(  # noqa: SLF001
-            {"ignore_auth": True, "use_cache": False, "validate": False})
+            dict(REINDEX_CONTEXT))
         context.setdefault("auth_user_obj", None)
         context["package"] = pkg
         shown[pkg.id] = _show(pkg, context, resources, tags, extras, groups,

@@ -55,8 +55,6 @@ def _index_batch(job: tuple[list[str], bool]) -> tuple[int, list[tuple[str, str]
     ids, force = job
     index = search.index_for(model.Package)
     assert isinstance(index, PgPackageSearchIndex)
-    context: dict[str, Any] = {"ignore_auth": True, "validate": False,
-                               "use_cache": False}
     rows, failed = [], []
     try:
         # read and build every document first (nothing written yet, so a
@@ -67,7 +65,7 @@ def _index_batch(job: tuple[list[str], bool]) -> tuple[int, list[tuple[str, str]
             for pid in ids:
                 try:
                     pkg_dict = shown.get(pid) or logic.get_action("package_show")(
-                        dict(context), {"id": pid})
+                        dict(bulk.REINDEX_CONTEXT), {"id": pid})
                     doc = index._build_doc(pkg_dict)
                     if doc is not None:
                         rows.append(index.row(doc))

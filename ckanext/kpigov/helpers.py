@@ -154,14 +154,8 @@ def kpigov_percent(rate: Optional[float]) -> str:
 
 def kpigov_can_see_contacts(pkg_dict: dict[str, Any]) -> bool:
     """Members of the dataset's organization and evaluators see emails/phones."""
-    from .logic.auth import is_evaluator, is_org_member
-    user = getattr(tk.current_user, "name", None)
-    if not user:
-        return False
-    if is_evaluator(user):
-        return True
-    org = pkg_dict.get("owner_org")
-    return bool(org and is_org_member(user, org))
+    from .logic.auth import may_see_private
+    return may_see_private(getattr(tk.current_user, "name", None), pkg_dict.get("owner_org"))
 
 
 def kpigov_dataset_panel(pkg_dict: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     def get_actions(self) -> dict[str, Any]:
         from .logic import action, datastore_hooks
         actions = {name: getattr(action, name) for name in action.__all__}
+        actions.update(privacy.chained_actions())
         if p.plugin_loaded("datastore"):
             actions.update(datastore_hooks.chained_actions())
         return actions
@@ -44,6 +45,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     # IConfigurable
     def configure(self, config: Any) -> None:
         ledger.install()
+        privacy.install_activity_scrub()
         # a malformed rubric stops start-up with its path, key and problem
         from . import scoring
         scoring.startup_check()
@@ -56,7 +58,8 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
         ledger.record_cadence(pkg_dict)
 
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
-        return ledger.index_fields(pkg_dict)
+        # personal data never reaches the index (fields, stored dicts, text)
+        return privacy.scrub_index_document(ledger.index_fields(pkg_dict))
 
     def after_dataset_show(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         privacy.strip_contacts(pkg_dict, context)

@@ -74,8 +74,8 @@ def _show(org: model.Group, fy: int, kind: str) -> Optional[dict[str, Any]]:
 
 
 def _datasets(org: model.Group, user: str) -> list[data.DatasetInfo]:
-    from .logic.auth import is_evaluator, is_org_member
-    private = is_evaluator(user) or is_org_member(user, org.id)
+    from .logic.auth import may_see_private
+    private = may_see_private(user, org.id)
     return data.org_datasets(org.id, include_private=private)
 
 
@@ -399,10 +399,10 @@ def catalog_rows(org: model.Group, include_private: bool) -> list[list[Any]]:
 
 
 def catalog(id: str, format: str) -> Any:
-    from .logic.auth import is_evaluator, is_org_member
+    from .logic.auth import may_see_private
     org, group_dict = _org_or_404(id)
     user = _context()["user"]
-    include_private = is_evaluator(user) or is_org_member(user, org.id)
+    include_private = may_see_private(user, org.id)
     header = ["%s (%s)" % pair for pair in CATALOG_COLUMNS]
     rows = catalog_rows(org, include_private)
     name = "kpigov-catalog-%s" % org.name

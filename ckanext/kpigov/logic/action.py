@@ -15,7 +15,7 @@ from ..compliance import PeriodStatus
 from ..model import (EXEMPTION_REASONS, exemption_log_table, exemption_table,
                      ledger_table)
 from . import data
-from .auth import is_evaluator, is_org_member
+from .auth import is_evaluator, is_org_member, may_see_private
 
 __all__ = [
     "kpigov_dataset_compliance", "kpigov_org_compliance", "kpigov_ledger_list",
@@ -183,7 +183,7 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
     per month, rates, what is due soon and what is overdue."""
     from ..scoring import _LEDGER_STAMPS, _OTHER_STAMPS
     today = today or fiscal.bangkok_today()
-    include_private = is_evaluator(user) or is_org_member(user, org.id)
+    include_private = may_see_private(user, org.id)
     datasets = data.org_datasets(org.id, include_private=include_private)
     stamps = {r[0]: tuple(r[1:]) for r in model.Session.execute(
         _LEDGER_STAMPS, {"orgs": [org.id]})}
@@ -308,7 +308,7 @@ def kpigov_ledger_list(context: dict[str, Any], data_dict: dict[str, Any]):
     rows = model.Session.execute(sa.select(t).where(*where).order_by(
         t.c.created.desc(), t.c.id).limit(limit).offset(offset)).fetchall()
     user = context.get("user") or ""
-    show_users = is_evaluator(user) or (pkg.owner_org and is_org_member(user, pkg.owner_org))
+    show_users = may_see_private(user, pkg.owner_org)
     names = {}
     if show_users:
         ids = {r.user_id for r in rows if r.user_id}

@@ -33,6 +33,19 @@ def is_evaluator(user: Any) -> bool:
     return name in (tk.config.get("ckanext.kpigov.evaluators") or [])
 
 
+def may_see_private(user: Any, org_id: Any) -> bool:
+    """The one visibility rule: may this user see the organization's private
+    data (private datasets, governance contacts, stakeholders' emails and
+    phones)? Evaluators (and sysadmins) always; members of the organization
+    (any capacity) for their organization; nobody else, anonymous never."""
+    name = user if isinstance(user, str) else getattr(user, "name", None)
+    if not name:
+        return False
+    if is_evaluator(name):
+        return True
+    return bool(org_id) and is_org_member(name, str(org_id))
+
+
 def _user(context: dict[str, Any]) -> str:
     return context.get("user") or ""
 
@@ -90,17 +103,13 @@ def kpigov_exemption_create(context: dict[str, Any], data_dict: dict[str, Any]):
 
 def kpigov_exemption_list(context: dict[str, Any], data_dict: dict[str, Any]):
     user = _user(context)
-    if is_evaluator(user):
-        return {"success": True}
     org_id = data_dict.get("owner_org") or data_dict.get("organization_id")
     if org_id:
-        org = model.Group.get(org_id)
-        return {"success": bool(org and is_org_member(user, org.id))}
+        org = model.Group.get(str(org_id))
+        return {"success": may_see_private(user, org.id if org else None)}
     ref = _package_ref(data_dict)
     pkg = model.Package.get(ref) if ref else None
-    if pkg is None or not pkg.owner_org:
-        return {"success": False}
-    return {"success": is_org_member(user, pkg.owner_org)}
+    return {"success": may_see_private(user, pkg.owner_org if pkg else None)}
 
 
 def kpigov_exemption_decide(context: dict[str, Any], data_dict: dict[str, Any]):

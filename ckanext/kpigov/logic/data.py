@@ -24,7 +24,7 @@ from .. import fiscal
 from ..model import cadence_history_table, exemption_table, ledger_table
 
 __all__ = ["DatasetInfo", "org_datasets", "compliance_for", "settings",
-           "freshness_of", "last_updates", "visible_private", "cadence_or_none"]
+           "freshness_of", "last_updates", "cadence_or_none"]
 
 
 @dataclass
@@ -179,14 +179,3 @@ def freshness_of(unit: Optional[str], interval: Any,
     if thresholds is False:
         thresholds = settings()["thresholds"]
     return cadence_mod.freshness(cad, last_update, now, thresholds)
-
-
-def visible_private(user_name: Optional[str], org_id: str) -> bool:
-    """May this user see the organization's private datasets?"""
-    from .auth import is_evaluator
-    if not user_name:
-        return False
-    if is_evaluator(user_name):
-        return True
-    import ckan.authz as authz
-    return bool(authz.has_user_permission_for_group_or_org(org_id, user_name, "read"))

@@ -32,7 +32,7 @@ from ..model import (GOVERNANCE_KINDS, SHARING_KINDS, USAGE_KINDS,
                      stakeholder_table, verification_table)
 from . import validators
 from .action import _date, _error, _fiscal_year, _int, _text, _user_id
-from .auth import is_evaluator, is_org_member
+from .auth import is_evaluator, is_org_member, may_see_private
 
 __all__ = [
     "kpigov_governance_create", "kpigov_governance_update",
@@ -165,7 +165,7 @@ def _org_ref(data_dict: dict[str, Any]) -> Any:
 def _can_read_private(context: dict[str, Any], org_id: str) -> bool:
     """Members of the organization and evaluators see contacts and users."""
     user = context.get("user") or ""
-    return is_evaluator(user) or is_org_member(user, org_id)
+    return may_see_private(user, org_id)
 
 
 def _user_names(ids: set[Optional[str]]) -> dict[str, str]:
@@ -340,11 +340,14 @@ def _targets(value: Any, org: model.Group) -> list[str]:
     ids, problems = [], []
     for ref in refs:
         pkg = model.Package.get(str(ref)) if isinstance(ref, str) else None
-        if pkg is None or pkg.state != "active":
+        # another agency's private dataset is "not found", as an unknown id
+        # is; messages repeat what was sent, never a stored name
+        if pkg is None or pkg.state != "active" or (
+                pkg.owner_org != org.id and pkg.private):
             problems.append(tk._("Dataset not found: {name}").format(name=str(ref)[:100]))
         elif pkg.owner_org != org.id:
             problems.append(tk._("The dataset {name} does not belong to this "
-                                 "organization").format(name=pkg.name))
+                                 "organization").format(name=str(ref)[:100]))
         elif pkg.id not in ids:
             ids.append(pkg.id)
     if problems:
@@ -739,10 +742,16 @@ def kpigov_stakeholder_list(context: dict[str, Any], data_dict: dict[str, Any]):
 
 # --- usage and sharing evidence -------------------------------------------
 
-def _dataset(ref: Any, key: str = "package_id") -> model.Package:
+def _dataset(ref: Any, key: str = "package_id",
+             context: Optional[dict[str, Any]] = None) -> model.Package:
+    """The active dataset ``ref`` names. With ``context``: a dataset that
+    user may not see is "not found", as an unknown one (no oracle)."""
     if not isinstance(ref, str) or not ref:
         raise _error(key, tk._("Missing value"))
     pkg = model.Package.get(ref)
+    if pkg is not None and context is not None and pkg.private and not (
+            may_see_private(context.get("user") or "", pkg.owner_org)):
+        pkg = None
     if pkg is None or pkg.state != "active":
         raise _error(key, tk._("Dataset not found: {name}").format(name=ref[:100]))
     if not pkg.owner_org:
@@ -849,16 +858,17 @@ def kpigov_evidence_create(context: dict[str, Any], data_dict: dict[str, Any]):
     :returns: the evidence, status ``pending``; ``recorded_by`` is you
     :rtype: dictionary
     """
-    pkg = _dataset(data_dict.get("package_id") or data_dict.get("id"))
+    ref = data_dict.get("package_id") or data_dict.get("id")
+    pkg = _dataset(ref, context=context)
+    tk.check_access("kpigov_evidence_create", context,
+                    {"owner_org": pkg.owner_org, "package_id": pkg.id})
     org_ref = _org_ref(data_dict)
     if org_ref:
         org = _org(org_ref)
         if pkg.owner_org != org.id:
             raise _error("package_id", tk._(
                 "The dataset {name} does not belong to this organization").format(
-                name=pkg.name))
-    tk.check_access("kpigov_evidence_create", context,
-                    {"owner_org": pkg.owner_org, "package_id": pkg.id})
+                name=str(ref)[:100]))
     values = _evidence_values(data_dict)
     new_id = str(uuid.uuid4())
     model.Session.execute(evidence_table.insert().values(
@@ -940,7 +950,7 @@ def kpigov_evidence_list(context: dict[str, Any], data_dict: dict[str, Any]):
     t = evidence_table
     where = []
     if data_dict.get("package_id"):
-        pkg = _dataset(data_dict.get("package_id"))
+        pkg = _dataset(data_dict.get("package_id"), context=context)
         org = _org(pkg.owner_org)
         where.append(t.c.package_id == pkg.id)
     else:
@@ -1058,6 +1068,8 @@ def kpigov_verification_list(context: dict[str, Any], data_dict: dict[str, Any])
         first = model.Session.execute(sa.select(t.c.owner_org).where(*where)).first()
         org_id = first.owner_org if first else None
         if org_id is None:
+            # no oracle: an unknown id is refused as another agency's is
+            tk.check_access("kpigov_verification_list", context, {"owner_org": None})
             return []
         org = _org(org_id)
     else:

@@ -21,7 +21,7 @@ import ckan.model as model
 import ckan.plugins.toolkit as tk
 
 from ..model import evidence_table, governance_table, stakeholder_table
-from .auth import is_evaluator, is_org_member
+from .auth import is_evaluator, is_org_member, may_see_private
 
 __all__ = [
     "kpigov_governance_create", "kpigov_governance_update",
@@ -129,8 +129,4 @@ def kpigov_verify(context: dict[str, Any], data_dict: dict[str, Any]):
 
 
 def kpigov_verification_list(context: dict[str, Any], data_dict: dict[str, Any]):
-    user = context.get("user") or ""
-    if is_evaluator(user):
-        return {"success": True}
-    org_id = _org_id(data_dict)
-    return {"success": bool(org_id) and is_org_member(user, org_id)}
+    return {"success": may_see_private(context.get("user") or "", _org_id(data_dict))}

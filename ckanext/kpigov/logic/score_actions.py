@@ -16,7 +16,7 @@ import ckan.plugins.toolkit as tk
 from .. import fiscal, scoring
 from .. import rubric as rubric_mod
 from ..model import VERIFICATION_DECISIONS, verification_table
-from .auth import is_evaluator, is_org_member
+from .auth import is_evaluator, is_org_member, may_see_private
 
 __all__ = ["kpigov_org_score", "kpigov_score_list", "kpigov_rubric_list",
            "kpigov_rubric_evaluate", "kpigov_step_verify"]
@@ -55,7 +55,7 @@ def _org(ref: Any) -> model.Group:
 def visibility(user: str, org_id: str) -> Optional[str]:
     """"full" for evaluators and members, "summary" for anyone else when
     ``ckanext.kpigov.public_kpi_summary`` is on, else None."""
-    if is_evaluator(user) or is_org_member(user, org_id):
+    if may_see_private(user, org_id):
         return "full"
     if tk.config.get("ckanext.kpigov.public_kpi_summary"):
         return "summary"

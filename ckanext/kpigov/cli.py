@@ -61,6 +61,17 @@ def ledger_backfill() -> None:
                "updates inferred: {inferred}, already there: {skipped}".format(**stats))
 
 
+@kpigov.command("privacy-scrub")
+def privacy_scrub() -> None:
+    """Remove personal contacts stored before kpigov's privacy rule: from
+    old activities' dataset copies and from the search index (run once after
+    upgrading; idempotent)."""
+    from . import privacy
+    stats = privacy.scrub_existing()
+    click.echo("activities read: {activities_read}, scrubbed: {activities_scrubbed}, "
+               "datasets reindexed: {datasets_reindexed}".format(**stats))
+
+
 @kpigov.command("refresh-index")
 def refresh_index() -> None:
     """Re-index datasets whose freshness state changed (run daily from cron)."""

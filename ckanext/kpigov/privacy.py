@@ -356,3 +356,47 @@ def chained_actions() -> dict[str, Any]:
         fn = tk.side_effect_free(fn)
         out[name] = tk.chained_action(fn)
     return out
+
+
+# --- data stored before the rule ---------------------------------------------
+
+def scrub_existing(batch: int = 500) -> dict[str, int]:
+    """Remove personal data from what was stored before this rule: the
+    dataset copies inside activities, then the search documents of the
+    datasets that have personal fields (reindexed through CKAN, so Solr and
+    kpigov_pgsearch alike). Idempotent: a second run changes no activity and
+    writes the same documents."""
+    import sqlalchemy as sa
+    import ckan.model as model
+    from ckan.lib import search
+    try:
+        from ckanext.activity.model import Activity
+    except ImportError:  # pragma: no cover
+        from ckan.model import Activity  # type: ignore[attr-defined,no-redef]
+    fields = personal_fields()
+    changed = read = 0
+    last = ""
+    while True:
+        rows = (model.Session.query(Activity).filter(Activity.id > last)
+                .order_by(Activity.id).limit(batch).all())
+        if not rows:
+            break
+        for act in rows:
+            read += 1
+            cleaned = scrub_activity_data(act.data)
+            if cleaned != act.data:
+                act.data = cleaned
+                changed += 1
+        last = rows[-1].id
+        model.Session.commit()
+    from . import compat
+    p = model.package_table
+    ids = [r[0] for r in model.Session.execute(
+        sa.select(p.c.id).where(p.c.state != "deleted", sa.or_(*[
+            compat.extra_column(name).isnot(None) for name in fields])))]
+    for pkg_id in ids:
+        search.rebuild(pkg_id, defer_commit=True)
+    search.commit()
+    model.Session.commit()
+    return {"activities_read": read, "activities_scrubbed": changed,
+            "datasets_reindexed": len(ids)}

@@ -312,3 +312,43 @@ def test_searching_a_contact_finds_nothing_for_anyone(app):
             res = app.post("/api/3/action/package_search",
                            json={"q": marker, "include_private": True}, headers=headers)
             assert res.json["result"]["count"] == 0, (marker, headers)
+
+
+def test_privacy_scrub_cleans_data_stored_before_the_rule(app, monkeypatch):
+    """A portal upgrading from a version without the rule: its activities
+    and search documents hold contacts; ``ckan kpigov privacy-scrub`` removes
+    them, and a second run changes nothing. (Called in-process: CKAN's CLI
+    runner would load test.ini's plugins, not this portal's.)"""
+    from ckanext.activity.model import Activity
+    from ckanext.kpigov import privacy
+    # the old behaviour: contacts indexed and kept in activities
+    monkeypatch.setattr(privacy, "scrub_index_document", lambda doc: doc)
+    monkeypatch.setattr(privacy, "scrub_activity_data", lambda data: data)
+    site = _build()
+    anon_search = {"q": "*:*", "fl": "data_dict"}
+    res = app.post("/api/3/action/package_search", json=anon_search)
+    assert PUBLIC_EMAIL in _body(res)  # the leak as it was
+    activity = app.post("/api/3/action/package_activity_list", json={"id": "public-ds"})
+    assert PUBLIC_EMAIL in _body(activity)
+    monkeypatch.undo()
+
+    first = privacy.scrub_existing(batch=2)
+    assert first["activities_scrubbed"] >= 4 and first["datasets_reindexed"] == 2, first
+    model.Session.remove()
+    for url, data in (("package_search", anon_search),
+                      ("package_activity_list", {"id": "public-ds"}),
+                      ("package_search", {"q": PUBLIC_EMAIL})):
+        res = app.post("/api/3/action/" + url, json=data)
+        assert not _leaks(res), url
+    assert app.post("/api/3/action/package_search",
+                    json={"q": PUBLIC_PHONE}).json["result"]["count"] == 0
+    # members still see the contacts, and the second run changes nothing
+    member = {"Authorization": site["users"]["member"]["token"]}
+    shown = app.post("/api/3/action/package_show", json={"id": "public-ds"}, headers=member)
+    assert PUBLIC_EMAIL in _body(shown)
+    stored = sorted(json.dumps(a.data, sort_keys=True) for a in model.Session.query(Activity))
+    again = privacy.scrub_existing()
+    assert again["activities_scrubbed"] == 0, again
+    model.Session.remove()
+    assert sorted(json.dumps(a.data, sort_keys=True)
+                  for a in model.Session.query(Activity)) == stored

@@ -15,7 +15,7 @@ from ..compliance import PeriodStatus
 from ..model import (EXEMPTION_REASONS, exemption_log_table, exemption_table,
                      ledger_table)
 from . import data
-from .auth import is_evaluator, is_org_member, may_see_private
+from .auth import may_see_private
 
 __all__ = [
     "kpigov_dataset_compliance", "kpigov_org_compliance", "kpigov_ledger_list",

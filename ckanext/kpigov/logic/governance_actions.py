@@ -32,7 +32,7 @@ from ..model import (GOVERNANCE_KINDS, SHARING_KINDS, USAGE_KINDS,
                      stakeholder_table, verification_table)
 from . import validators
 from .action import _date, _error, _fiscal_year, _int, _text, _user_id
-from .auth import is_evaluator, is_org_member, may_see_private
+from .auth import may_see_private
 
 __all__ = [
     "kpigov_governance_create", "kpigov_governance_update",

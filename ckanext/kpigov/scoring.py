@@ -681,6 +681,8 @@ def score_facts(r: rubric_mod.Rubric, facts: Mapping[str, Any],
         "parts": [p.__dict__.copy() for p in score.parts],
         "steps": steps, "targets": list(facts.get("targets") or []),
         "datasets": len(facts.get("datasets") or []),
+        "public_datasets": sum(1 for d in facts.get("datasets") or []
+                               if not d.get("private")),
         "compliance_rate": facts.get("compliance_rate"),
         "last_update": facts.get("last_update"),
         "dataset_refs": refs,
@@ -750,6 +752,11 @@ def action_text(action: Mapping[str, Any], lang: str) -> str:
         return text
 
 
+# check units whose done/total count datasets (or their columns, records,
+# months), private ones included: the public summary shows met and progress
+_PRIVATE_COUNT_UNITS = ("datasets", "columns", "records", "months")
+
+
 def present(result: Mapping[str, Any], level: str, lang: str = "en") -> dict[str, Any]:
     """What a viewer sees of a raw result.
 
@@ -759,7 +766,11 @@ def present(result: Mapping[str, Any], level: str, lang: str = "en") -> dict[str
     and scores; evidence only on public datasets; no next actions, documents
     or people)."""
     full = level == "full"
-    out = {k: v for k, v in result.items() if k not in ("steps", "dataset_refs")}
+    out = {k: v for k, v in result.items()
+           if k not in ("steps", "dataset_refs", "public_datasets")}
+    if not full:
+        # counts that include private datasets stay with the members
+        out["datasets"] = result.get("public_datasets", 0)
     out["visibility"] = level
     th = lang.startswith("th")
     out["rubric"] = dict(result["rubric"], title=result["rubric"]["title_th" if th
@@ -776,6 +787,8 @@ def present(result: Mapping[str, Any], level: str, lang: str = "en") -> dict[str
         cks = []
         for c in s["checks"]:
             item = {k: v for k, v in c.items() if k not in ("evidence", "actions")}
+            if not full and c.get("unit") in _PRIVATE_COUNT_UNITS:
+                item.update(done=None, total=None)
             if full:
                 item["evidence"] = [_linked(e, org_name) for e in c["evidence"]]
                 acts = []

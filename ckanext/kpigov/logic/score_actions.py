@@ -160,7 +160,9 @@ def score_rows(fy: int, quarter: Optional[int], user: str, kind: Optional[str] =
             "weighted_score": res["weighted_score"], "provisional": res["provisional"],
             "steps": {s["id"]: s["met"] for s in res["steps"]},
             "compliance_rate": res["compliance_rate"], "last_update": res["last_update"],
-            "datasets": res["datasets"],
+            # outsiders (public summary) count public datasets only
+            "datasets": res["datasets"] if evaluator or may_see_private(user, org.id)
+            else res["public_datasets"],
         })
     return {"fiscal_year": fy, "quarter": quarter,
             "rubric": {"id": r.id, "version": r.version, "title": r.title(lang)},

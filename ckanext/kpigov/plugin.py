@@ -7,7 +7,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
-from . import dictionary, ledger, privacy
+from . import dictionary, ledger, privacy, transactions
 from . import model as _model  # noqa: F401  (tables defined at import)
 
 
@@ -25,12 +25,19 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IPackageController, inherit=True)
     p.implements(p.IFacets, inherit=True)
     p.implements(p.IResourceController, inherit=True)
+    p.implements(p.IMiddleware, inherit=True)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
         tk.add_public_directory(config, "assets")
         tk.add_resource("assets", "kpigov")
+
+    # IMiddleware: a failed request never leaves the next one a broken session
+    def make_middleware(self, app: Any, config: Any) -> Any:
+        if hasattr(app, "teardown_request"):
+            app.teardown_request(transactions.teardown)
+        return app
 
     # IActions: every action of logic/action.py, plus the DataStore hooks
     # when the datastore plugin is on (chaining needs the base action).
@@ -46,6 +53,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     def configure(self, config: Any) -> None:
         ledger.install()
         privacy.install_activity_scrub()
+        transactions.install()
         # a malformed rubric stops start-up with its path, key and problem
         from . import scoring
         scoring.startup_check()

@@ -490,21 +490,23 @@ def kpigov_exemption_decide(context: dict[str, Any], data_dict: dict[str, Any]):
         id=model.types.make_uuid(), exemption_id=ref, user_id=user_id, at=now,
         action=decision, status_before=row.status, status_after=status,
         comment=comment))
-    model.Session.commit()
-    # Compliance and freshness shown in search depend on exemptions.
+    # Compliance and freshness shown in search depend on exemptions: the
+    # document is rewritten in the same transaction, so the decision, its
+    # log row and the index are stored together or not at all.
     _reindex(row.package_id)
+    model.Session.commit()
     fresh = model.Session.execute(sa.select(exemption_table).where(
         exemption_table.c.id == ref)).first()
     return _exemption_dict(fresh)
 
 
 def _reindex(package_id: str) -> None:
+    """Rewrite the dataset's search document inside the current transaction
+    (committed with it); a failure fails the action, nothing is stored."""
     from ckan.lib import search
-    try:
-        search.rebuild(package_id)
-    except search.SearchError:
-        # the decision is stored; the index catches up on the next change
-        log.warning("could not reindex %s after an exemption decision", package_id)
+    search.rebuild(package_id, defer_commit=True)
+    from ..search.backend import flush_pending
+    flush_pending(model.Session)
 
 
 # Feature modules keep their actions apart; blanket registers __all__.

@@ -33,6 +33,7 @@ from ..model import (GOVERNANCE_KINDS, SHARING_KINDS, USAGE_KINDS,
 from . import validators
 from .action import _date, _error, _fiscal_year, _int, _text, _user_id
 from .auth import may_see_private
+from .guard import as_bool
 
 __all__ = [
     "kpigov_governance_create", "kpigov_governance_update",
@@ -267,7 +268,7 @@ def _document(data_dict: dict[str, Any], url_key: str,
         return ("file", data, name)
     if upload not in (None, "") and not _is_file(upload):
         raise _error(upload_key, tk._("Send the document as a file upload"))
-    if tk.asbool(data_dict.get("clear_document") or False):
+    if as_bool(data_dict, "clear_document"):
         return ("clear",)
     if url_key in data_dict:
         url = _url(data_dict, url_key)

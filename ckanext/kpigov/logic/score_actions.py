@@ -16,6 +16,7 @@ import ckan.plugins.toolkit as tk
 from .. import fiscal, scoring
 from .. import rubric as rubric_mod
 from ..model import VERIFICATION_DECISIONS, verification_table
+from .guard import as_bool
 from .auth import is_evaluator, is_org_member, may_see_private
 
 __all__ = ["kpigov_org_score", "kpigov_score_list", "kpigov_rubric_list",
@@ -130,7 +131,7 @@ def kpigov_org_score(context: dict[str, Any], data_dict: dict[str, Any]):
     if rubric_id is not None and not isinstance(rubric_id, str):
         raise _error("rubric", tk._("Must be text"))
     return org_score(org, fy, quarter, context.get("user") or "", rubric_id,
-                     with_trend=tk.asbool(data_dict.get("trend", False)))
+                     with_trend=as_bool(data_dict, "trend"))
 
 
 def score_rows(fy: int, quarter: Optional[int], user: str, kind: Optional[str] = None,

@@ -113,8 +113,10 @@ def kpigov_cadence_interval(key: Any, data: dict[Any, Any],
     """At least N updates per unit: a whole number within the unit's range."""
     value = data.get(key)
     if value is missing or value in (None, ""):
-        data[key] = missing
-        return
+        # left empty: no interval (stored as nothing, like ignore_missing;
+        # a Missing marker must never reach the database)
+        data.pop(key, None)
+        raise StopOnError
     unit = data.get(key[:-1] + ("update_frequency_unit",))
     try:
         cad = cadence_mod.parse_cadence(unit or "เดือน", value)

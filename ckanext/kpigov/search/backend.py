@@ -25,7 +25,7 @@ import ckan.logic as logic
 import ckan.model as model
 import ckan.plugins as p
 from ckan.common import asbool, config
-from ckan.lib.search.common import SearchError, SearchQueryError
+from ckan.lib.search.common import SearchError, SearchIndexError, SearchQueryError
 from ckan.lib.search.index import PackageSearchIndex
 from ckan.lib.search.query import (
     MAGIC_FIELD_RE, QUERY_PARSER_RE, PackageSearchQuery, VALID_SOLR_PARAMETERS,
@@ -361,10 +361,18 @@ class PgPackageSearchIndex(PackageSearchIndex):
                       defer_commit: bool = False) -> None:
         if pkg_dict is None:
             return
-        doc = self._build_doc(pkg_dict)
-        if doc is None:
-            return
-        self._write(doc, defer=defer_commit)
+        try:
+            doc = self._build_doc(pkg_dict)
+            if doc is None:
+                return
+            self._write(doc, defer=defer_commit)
+        except sa.exc.SQLAlchemyError as err:
+            # CKAN's notifier re-raises only SearchIndexError (it logs and
+            # swallows anything else, and the dataset write would then be
+            # reported as saved): the write fails whole.
+            log.error("search document of %s not written: %s", pkg_dict.get("id"),
+                      getattr(err, "orig", err))
+            raise SearchIndexError("the search document could not be written") from err
 
     def _build_doc(self, pkg_dict: dict[str, Any]) -> Optional[dict[str, Any]]:
         package_plugin = lib_plugins.lookup_package_plugin(pkg_dict.get("type"))
@@ -550,11 +558,16 @@ class PgPackageSearchIndex(PackageSearchIndex):
 
     def delete_package(self, pkg_dict: dict[str, Any]) -> None:
         from .model import search_doc_table as t
-        flush_pending(model.Session)
         ref = pkg_dict.get("id")
-        model.Session.execute(t.delete().where(
-            sa.and_(t.c.site_id == _site_id(),
-                    sa.or_(t.c.id == ref, t.c.name == ref))))
+        try:
+            flush_pending(model.Session)
+            model.Session.execute(t.delete().where(
+                sa.and_(t.c.site_id == _site_id(),
+                        sa.or_(t.c.id == ref, t.c.name == ref))))
+        except sa.exc.SQLAlchemyError as err:
+            log.error("search document of %s not deleted: %s", ref,
+                      getattr(err, "orig", err))
+            raise SearchIndexError("the search document could not be removed") from err
         _mark_written()
 
     def clear(self) -> None:

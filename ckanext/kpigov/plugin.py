@@ -43,7 +43,8 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     # when the datastore plugin is on (chaining needs the base action).
     def get_actions(self) -> dict[str, Any]:
         from .logic import action, datastore_hooks
-        actions = {name: getattr(action, name) for name in action.__all__}
+        from .logic.guard import guarded
+        actions = {name: guarded(getattr(action, name)) for name in action.__all__}
         actions.update(privacy.chained_actions())
         if p.plugin_loaded("datastore"):
             actions.update(datastore_hooks.chained_actions())

@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 import ckan.plugins.toolkit as tk
+from ckanext.kpigov import views_common
 from ckanext.kpigov.views_common import org_or_404, request_context
 
 from . import exports, fiscal
@@ -15,7 +16,7 @@ from .views_score import kpigov_score
 
 __all__ = ["kpigov", "kpigov_governance", "kpigov_score"]
 
-kpigov = Blueprint("kpigov", __name__)
+kpigov = views_common.protect(Blueprint("kpigov", __name__))
 
 
 _context = request_context

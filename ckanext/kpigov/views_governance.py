@@ -21,6 +21,7 @@ from flask import Blueprint, Response, send_file
 
 import ckan.model as model
 import ckan.plugins.toolkit as tk
+from ckanext.kpigov import views_common
 from ckanext.kpigov.views_common import org_or_404, request_context
 
 from . import exports, fiscal
@@ -29,7 +30,7 @@ from .completeness import stakeholder
 from .logic import data
 from .model import evidence_table, governance_table
 
-kpigov_governance = Blueprint("kpigov_governance", __name__)
+kpigov_governance = views_common.protect(Blueprint("kpigov_governance", __name__))
 
 MEMBER_FIELDS = ("name", "position", "role", "email", "phone")
 BLANK_MEMBER_ROWS = 3

@@ -15,12 +15,13 @@ from typing import Any, Optional
 from flask import Blueprint, Response
 
 import ckan.plugins.toolkit as tk
+from ckanext.kpigov import views_common
 from ckanext.kpigov.views_common import org_or_404, request_context
 
 from . import exports, fiscal, scoring
 from .logic.score_actions import org_score, score_rows, visibility
 
-kpigov_score = Blueprint("kpigov_score", __name__)
+kpigov_score = views_common.protect(Blueprint("kpigov_score", __name__))
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SORT_KEYS = ("title", "performance", "weighted_score", "points", "compliance_rate",

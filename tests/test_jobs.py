@@ -133,3 +133,40 @@ def test_refresh_index_updates_stale_freshness():
     assert stats["reindexed"] == 1
     assert helpers.call_action("package_search", fq="kpigov_freshness:fresh")["count"] == 1
     assert jobs.refresh_index()["reindexed"] == 0
+
+
+@pytest.mark.ckan_config("ckan.plugins", "kpigov_pgsearch kpigov activity")
+def test_backfill_never_duplicates_what_the_live_ledger_recorded():
+    """The live ledger already holds each change with the nature the
+    publisher declared (here: metadata); backfill infers none of them again,
+    run once, twice, or twice at the same time."""
+    import threading
+    user = factories.User()
+    ds = factories.Dataset(user=user, resources=[{"url": "http://x/a.csv"}])
+    helpers.call_action("resource_patch", context={"user": user["name"]},
+                        id=ds["resources"][0]["id"], url="http://x/b.csv",
+                        kpigov_update_nature="metadata")
+
+    def ledger():
+        model.Session.remove()
+        return sorted(tuple(r) for r in model.Session.execute(sa.select(
+            ledger_table.c.kind, ledger_table.c.nature, ledger_table.c.source)))
+
+    before = ledger()
+    assert ("url_change", "metadata", "cli") in before or any(
+        r[1] == "metadata" for r in before), before
+    assert jobs.backfill_ledger()["inferred"] == 0
+    assert ledger() == before
+    results = []
+
+    def run():
+        results.append(jobs.backfill_ledger())
+        model.Session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r["inferred"] for r in results] == [0, 0]
+    assert ledger() == before

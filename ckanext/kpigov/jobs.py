@@ -198,6 +198,24 @@ def backfill_ledger() -> dict[str, int]:
         from ckanext.activity.model import Activity
     except ImportError:  # pragma: no cover
         raise tk.ValidationError({"activity": ["The activity plugin is needed"]})
+    # two runs at once take turns: the second sees the first one's entries
+    # (a lock held by a connection of its own, released whatever happens)
+    with model.meta.engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(hashtext('kpigov_backfill'))"))
+        try:
+            return _backfill(Activity)
+        finally:
+            model.Session.rollback()
+            lock.execute(sa.text("SELECT pg_advisory_unlock(hashtext('kpigov_backfill'))"))
+
+
+# A change the live ledger already recorded (with the nature the publisher
+# declared) is not inferred again: its entry is within this many seconds of
+# the activity that shows it.
+_SAME_CHANGE = 300
+
+
+def _backfill(Activity: Any) -> dict[str, int]:
     seen = {(r[0], r[1]) for r in model.Session.execute(sa.select(
         ledger_table.c.detail["activity_id"].astext, ledger_table.c.resource_id)
         .where(ledger_table.c.source == "backfill"))}
@@ -207,6 +225,11 @@ def backfill_ledger() -> dict[str, int]:
     for pid in pkg_ids:
         stats["datasets"] += 1
         previous: dict[str, dict[str, Any]] = {}
+        recorded: dict[str, list[dt.datetime]] = {}
+        for rid, created in model.Session.execute(sa.select(
+                ledger_table.c.resource_id, ledger_table.c.created).where(
+                ledger_table.c.package_id == pid, ledger_table.c.source != "backfill")):
+            recorded.setdefault(rid, []).append(created)
         acts = (model.Session.query(Activity)
                 .filter(Activity.object_id == pid,
                         Activity.activity_type.in_(["new package", "changed package"]))
@@ -226,7 +249,9 @@ def backfill_ledger() -> dict[str, int]:
                     kind = "upload"
                 else:
                     continue
-                if (act.id, rid) in seen:
+                if (act.id, rid) in seen or any(
+                        abs((when - act.timestamp).total_seconds()) <= _SAME_CHANGE
+                        for when in recorded.get(rid, ())):
                     stats["skipped"] += 1
                     continue
                 record_update(pid, kind, "new_data", resource_id=rid,

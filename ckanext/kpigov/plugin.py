@@ -46,6 +46,8 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
         from .logic.guard import guarded
         actions = {name: guarded(getattr(action, name)) for name in action.__all__}
         actions.update(privacy.chained_actions())
+        from .logic.purge import dataset_purge
+        actions["dataset_purge"] = dataset_purge
         if p.plugin_loaded("datastore"):
             actions.update(datastore_hooks.chained_actions())
         return actions

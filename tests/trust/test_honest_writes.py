@@ -258,3 +258,92 @@ def test_governance_forms_need_a_csrf_token_whatever_the_site_sets(app, site, ig
     res = client.post(url, data={"role": "steward", "name": "มีโทเค็น",
                                  "_csrf_token": _token(page)}, follow_redirects=False)
     assert res.status_code == 302, res.get_data(as_text=True)[:300]
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _upload(name):
+    import io
+    from werkzeug.datastructures import FileStorage
+    return FileStorage(stream=io.BytesIO(PDF), filename=name)
+
+
+def _kpigov_rows(package_id):
+    return {t: model.Session.execute(sa.text(
+        "SELECT count(*) FROM %s WHERE package_id = :p" % t), {"p": package_id}).scalar()
+        for t in ("kpigov_ledger", "kpigov_cadence_history", "kpigov_exemption",
+                  "kpigov_reminder", "kpigov_evidence")}
+
+
+def test_purge_removes_kpigov_rows_and_files_of_the_dataset(site):
+    from ckanext.kpigov.logic.governance_actions import document_path
+    ctx = {"user": site["sysadmin"]["name"]}
+    pid = site["ds"]["id"]
+    helpers.call_action("package_patch", context=dict(ctx), id=pid,
+                        extras=[{"key": "update_frequency_unit", "value": "สัปดาห์"}])
+    today = dt.date.today()
+    ex = helpers.call_action("kpigov_exemption_create", context=dict(ctx), package_id=pid,
+                             period_start=today.replace(day=1).isoformat(),
+                             period_end=today.replace(day=28).isoformat(),
+                             reason="other", note="บันทึกของผู้เผยแพร่")
+    helpers.call_action("kpigov_exemption_decide", context=dict(ctx), id=ex["id"],
+                        decision="approve")
+    ev = helpers.call_action("kpigov_evidence_create", context=dict(ctx), package_id=pid,
+                             evidence_type="usage", kind="report", description="รายงาน",
+                             date=today.isoformat(), document_upload=_upload("e.pdf"))
+    stored = model.Session.execute(sa.text(
+        "SELECT url FROM kpigov_evidence WHERE id = :i"), {"i": ev["id"]}).scalar()
+    path = document_path(stored)
+    assert path
+    model.Session.execute(sa.text(
+        "INSERT INTO kpigov_reminder (package_id, period_key, kind, sent_at) "
+        "VALUES (:p, '2026-11', 'overdue', now())"), {"p": pid})
+    model.Session.commit()
+    assert all(_kpigov_rows(pid).values()), _kpigov_rows(pid)
+    helpers.call_action("dataset_purge", context=dict(ctx), id=pid)
+    model.Session.remove()
+    assert not any(_kpigov_rows(pid).values()), _kpigov_rows(pid)
+    assert model.Session.execute(sa.text(
+        "SELECT count(*) FROM kpigov_exemption_log WHERE exemption_id = :e"),
+        {"e": ex["id"]}).scalar() == 0
+    import os
+    assert not os.path.exists(path)
+
+
+def test_purge_refused_changes_nothing(app, site):
+    editor = factories.UserWithToken()
+    helpers.call_action("organization_member_create",
+                        context={"user": site["sysadmin"]["name"]},
+                        id="org-a", username=editor["name"], role="admin")
+    before = _state()
+    res = app.post("/api/3/action/dataset_purge", json={"id": "ds"},
+                   headers={"Authorization": editor["token"]})
+    assert res.status_code == 403
+    assert _state() == before
+
+
+def test_replaced_and_deleted_documents_leave_the_disk(site):
+    import os
+    from ckanext.kpigov.logic.governance_actions import document_path
+    ctx = {"user": site["sysadmin"]["name"]}
+
+    def team(name):
+        return helpers.call_action(
+            "kpigov_governance_update", context=dict(ctx), owner_org="org-a",
+            fiscal_year=2567, kind="team", order_number="1/2567",
+            document_upload=_upload(name))
+
+    def stored():
+        return model.Session.execute(sa.text(
+            "SELECT document_url FROM kpigov_governance WHERE owner_org = :o"),
+            {"o": site["org"]["id"]}).scalar()
+
+    first = team("a.pdf")
+    old = document_path(stored())
+    assert old and os.path.exists(old)
+    team("b.pdf")
+    new = document_path(stored())
+    assert new and os.path.exists(new) and not os.path.exists(old)
+    helpers.call_action("kpigov_governance_delete", context=dict(ctx), id=first["id"])
+    assert not os.path.exists(new)

@@ -255,6 +255,31 @@ def document_path(stored: Optional[str]) -> Optional[str]:
     return path if os.path.isfile(path) else None
 
 
+def drop_unreferenced(*names: Optional[str]) -> int:
+    """Remove stored documents (after a commit) that no governance record
+    or evidence refers to any more: a replaced, cleared or deleted upload
+    does not stay on disk. Links and unknown names are left alone."""
+    removed = 0
+    for name in {n for n in names if n}:
+        try:
+            path = document_path(name)
+        except tk.ValidationError:
+            return removed  # uploads not configured: nothing stored
+        if path is None:
+            continue
+        used = model.Session.execute(sa.select(sa.func.count()).select_from(
+            governance_table).where(governance_table.c.document_url == name)).scalar() or \
+            model.Session.execute(sa.select(sa.func.count()).select_from(
+                evidence_table).where(evidence_table.c.url == name)).scalar()
+        if not used:
+            try:
+                os.remove(path)
+                removed += 1
+            except OSError:  # pragma: no cover - already gone
+                pass
+    return removed
+
+
 def _document(data_dict: dict[str, Any], url_key: str,
               upload_key: str = "document_upload") -> Optional[tuple[Any, ...]]:
     """What the request says about the document, checked but not yet stored.
@@ -463,6 +488,8 @@ def _save_governance(context: dict[str, Any], data_dict: dict[str, Any],
         model.Session.execute(governance_table.update().where(
             governance_table.c.id == new_id).values(**values))
     model.Session.commit()
+    if existing is not None:
+        drop_unreferenced(existing.document_url)
     row = model.Session.execute(sa.select(governance_table).where(
         governance_table.c.id == new_id)).first()
     return _governance_dict(row, org, True)
@@ -598,6 +625,7 @@ def kpigov_governance_delete(context: dict[str, Any], data_dict: dict[str, Any])
     model.Session.execute(governance_table.delete().where(
         governance_table.c.id == row.id))
     model.Session.commit()
+    drop_unreferenced(row.document_url)
 
 
 def _row(table: sa.Table, data_dict: dict[str, Any], missing: str,
@@ -911,6 +939,7 @@ def kpigov_evidence_update(context: dict[str, Any], data_dict: dict[str, Any]):
         model.Session.execute(evidence_table.update().where(
             evidence_table.c.id == row.id).values(**changed))
         model.Session.commit()
+        drop_unreferenced(row.url)
     return _evidence_dicts([_row(evidence_table, {"id": row.id}, "")], True)[0]
 
 
@@ -925,6 +954,7 @@ def kpigov_evidence_delete(context: dict[str, Any], data_dict: dict[str, Any]):
                     {"owner_org": row.owner_org, "package_id": row.package_id})
     model.Session.execute(evidence_table.delete().where(evidence_table.c.id == row.id))
     model.Session.commit()
+    drop_unreferenced(row.url)
 
 
 @tk.side_effect_free

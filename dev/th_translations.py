@@ -4,6 +4,12 @@ Kept as data so that re-extraction never loses them; CKAN's own Thai
 catalogue already covers generic words (Save, Edit, Name ...) left out here.
 """
 TH = {
+    'Invalid request': 'คำขอไม่ถูกต้อง',
+    'Must be true or false': 'ต้องเป็น true หรือ false',
+    'Must not contain control characters (such as NUL)': 'ต้องไม่มีอักขระควบคุม (เช่น NUL)',
+    'Nested too deeply': 'ข้อมูลซ้อนกันลึกเกินไป',
+    'Not authorized to see this page': 'ไม่มีสิทธิ์ดูหน้านี้',
+    'Not found': 'ไม่พบข้อมูล',
     "API": "API",
     "Add": "เพิ่ม",
     "Add a person": "เพิ่มบุคคล",

@@ -243,6 +243,11 @@ def _stored(pkg_id: Any) -> dict[str, Any]:
     return dict(extras or {})
 
 
+def _scheming() -> bool:
+    import ckan.plugins as p
+    return bool(p.plugin_loaded("scheming_datasets"))
+
+
 def restore_personal(pkg_dict: dict[str, Any]) -> None:
     """Put the personal data back for a viewer who may see it.
 
@@ -251,16 +256,28 @@ def restore_personal(pkg_dict: dict[str, Any]) -> None:
     keys are taken from it (matched item by item), so whatever else the
     schema's output validators made of the field stays as shown."""
     fields = personal_fields()
-    if not any(name in pkg_dict or not keys for name, keys in fields.items()):
+    extras = pkg_dict.get("extras") if isinstance(pkg_dict.get("extras"), list) else []
+    in_extras = [e for e in extras if isinstance(e, dict) and e.get("key") in fields]
+    if not in_extras and not any(name in pkg_dict or not keys
+                                 for name, keys in fields.items()):
         return
     stored = _stored(pkg_dict.get("id"))
+    # CKAN's extras list (no scheming, or validate=False): the stored value
+    for extra in in_extras:
+        raw = stored.get(extra["key"])
+        if raw not in (None, ""):
+            extra["value"] = raw
     for name in fields:
         raw = stored.get(name)
         if raw in (None, ""):
             continue
         keys = fields[name]
         if not keys:
-            if name not in pkg_dict:
+            if name in pkg_dict or any(e.get("key") == name for e in in_extras):
+                continue
+            if extras or "extras" in pkg_dict and not _scheming():
+                extras.append({"key": name, "value": raw})
+            else:
                 pkg_dict[name] = raw
             continue
         try:
@@ -269,7 +286,8 @@ def restore_personal(pkg_dict: dict[str, Any]) -> None:
             continue
         shown = pkg_dict.get(name)
         if isinstance(shown, str):
-            continue  # not validated (package_show validate=False): as stored
+            pkg_dict[name] = raw  # not validated (validate=False): as stored
+            continue
         if not (isinstance(saved, list) and isinstance(shown, list)
                 and len(saved) == len(shown)):
             continue

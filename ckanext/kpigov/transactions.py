@@ -10,9 +10,9 @@ privilege) into an API answer of 200 with nothing saved. Two guards:
   alive; an aborted one raises :class:`WriteFailed` from ``commit()``, so
   the action fails and nothing (activity included, which is only written
   after a successful action) is recorded;
-- after every request, failed or not, the session is removed, so one
-  failed request never leaves the next one a broken session (CKAN removes
-  it only after a successful response).
+- after every request that failed with an exception, the session is
+  removed, so one failed request never leaves the next one a broken
+  session (CKAN removes it only once a response was made).
 """
 from __future__ import annotations
 
@@ -58,6 +58,13 @@ def install() -> None:
 
 
 def teardown(exc: Any = None) -> None:
+    """After a request that ended in an exception (CKAN's own after_request
+    removes the session only after a response was made). Request contexts
+    that end normally are left alone: CKAN pushes short-lived ones inside
+    an action (``url_for`` outside a request), and removing the session
+    there would drop the action's uncommitted work."""
+    if exc is None:
+        return
     try:
         model.Session.remove()
     except Exception:  # pragma: no cover - a dead connection: dropped anyway

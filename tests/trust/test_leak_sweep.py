@@ -352,3 +352,23 @@ def test_privacy_scrub_cleans_data_stored_before_the_rule(app, monkeypatch):
     model.Session.remove()
     assert sorted(json.dumps(a.data, sort_keys=True)
                   for a in model.Session.query(Activity)) == stored
+
+
+def test_member_edits_keep_the_contacts(app):
+    """Under the scheming schema: a member's API and form edits keep them."""
+    site = _build()
+    member = site["users"]["member"]
+    headers = {"Authorization": member["token"]}
+    res = app.post("/api/3/action/package_patch", json={"id": "public-ds", "title": "ใหม่"},
+                   headers=headers)
+    assert res.status_code == 200
+    res = app.post("/api/3/action/resource_create", headers=headers,
+                   json={"package_id": "public-ds", "url": "http://example.org/n.csv"})
+    assert res.status_code == 200
+    shown = app.post("/api/3/action/package_show", json={"id": "public-ds"},
+                     headers=headers).json["result"]
+    assert [p.get("email") for p in shown["kpigov_stakeholders"]] == [PUBLIC_EMAIL] * 2
+    stored = model.Session.execute(sa.text(
+        "SELECT value FROM package_extra e JOIN package p ON p.id = e.package_id "
+        "WHERE p.name = 'public-ds' AND e.key = 'kpigov_stakeholders'")).scalar()
+    assert PUBLIC_EMAIL in stored and PUBLIC_PHONE in stored

@@ -32,3 +32,29 @@ def test_privacy_scrub_command_cleans_the_index_and_is_idempotent(cli):
             "FROM kpigov_search_doc WHERE id = :id"), {"id": ds["id"]}).scalar()
         assert EMAIL not in row
         model.Session.remove()
+
+
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+def test_edits_through_core_actions_keep_the_contacts():
+    """package_show may answer from the (contact-free) index; every core
+    action that re-saves the dataset from it (resource_create/delete,
+    package_patch) must still keep the contacts stored."""
+    import ckan.tests.helpers as helpers
+    editor = factories.User()
+    org = factories.Organization(users=[{"name": editor["name"], "capacity": "editor"}])
+    people = json.dumps([{"role": "steward", "name": "ผู้ดูแล", "email": EMAIL,
+                          "phone": "0811111111"}])
+    ds = factories.Dataset(owner_org=org["id"],
+                           extras=[{"key": "kpigov_stakeholders", "value": people}],
+                           resources=[{"url": "http://x/a.csv"}])
+    ctx = {"user": editor["name"]}
+    res = helpers.call_action("resource_create", context=dict(ctx), package_id=ds["id"],
+                              url="http://x/b.csv")
+    helpers.call_action("resource_delete", context=dict(ctx), id=res["id"])
+    helpers.call_action("package_patch", context=dict(ctx), id=ds["id"], title="ใหม่")
+    helpers.call_action("resource_patch", context=dict(ctx), id=ds["resources"][0]["id"],
+                        name="แก้ชื่อ")
+    stored = model.Session.execute(sa.text(
+        "SELECT value FROM package_extra WHERE package_id = :p AND key = "
+        "'kpigov_stakeholders' AND state = 'active'"), {"p": ds["id"]}).scalar()
+    assert json.loads(stored) == json.loads(people)

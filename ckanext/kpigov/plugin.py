@@ -43,8 +43,10 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     # when the datastore plugin is on (chaining needs the base action).
     def get_actions(self) -> dict[str, Any]:
         from .logic import action, datastore_hooks
-        from .logic.guard import guarded
+        from .logic.guard import chained_guards, guarded
         actions = {name: guarded(getattr(action, name)) for name in action.__all__}
+        actions.update(chained_guards())
+        actions.update(transactions.chained_actions())
         actions.update(privacy.chained_actions())
         from .logic.purge import dataset_purge
         actions["dataset_purge"] = dataset_purge

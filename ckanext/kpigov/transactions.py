@@ -69,3 +69,26 @@ def teardown(exc: Any = None) -> None:
         model.Session.remove()
     except Exception:  # pragma: no cover - a dead connection: dropped anyway
         log.warning("could not remove the session after a request", exc_info=True)
+
+
+def _chained_activity_create(up: Any, context: Any, data_dict: Any) -> Any:
+    """CKAN's activity plugin writes a dataset's activity after the change
+    itself was committed (a signal once the action succeeded), in a
+    transaction of its own. If that write fails, the change stays saved and
+    is reported as saved (no 500 after a commit); the missing activity is
+    logged for the operator."""
+    try:
+        return up(context, data_dict)
+    except (sa.exc.SQLAlchemyError, WriteFailed) as err:
+        model.Session.rollback()
+        log.error("activity for %s not recorded: %s", (data_dict or {}).get("object_id"),
+                  getattr(err, "orig", err))
+        return None
+
+
+def chained_actions() -> dict[str, Any]:
+    import ckan.plugins as p
+    import ckan.plugins.toolkit as tk
+    if not p.plugin_loaded("activity"):
+        return {}
+    return {"activity_create": tk.chained_action(_chained_activity_create)}

@@ -347,3 +347,37 @@ def test_replaced_and_deleted_documents_leave_the_disk(site):
     assert new and os.path.exists(new) and not os.path.exists(old)
     helpers.call_action("kpigov_governance_delete", context=dict(ctx), id=first["id"])
     assert not os.path.exists(new)
+
+
+@pytest.mark.ckan_config("ckan.plugins", "activity kpigov_pgsearch kpigov")
+def test_a_failed_activity_write_after_the_commit_is_no_500(app, site):
+    """The activity is written after the change committed: when it fails,
+    the change is saved and answered as saved, and the next request works."""
+    with failing("activity"):
+        res = _post(app, site, "package_patch", id="ds", title="บันทึกแล้ว")
+        assert res.status_code == 200, res.body
+    model.Session.remove()
+    assert model.Package.get("ds").title == "บันทึกแล้ว"
+    assert _post(app, site, "package_patch", id="ds", title="ต่อไป").status_code == 200
+    n = model.Session.execute(sa.text(
+        "SELECT count(*) FROM activity WHERE object_id = :id"), {"id": site["ds"]["id"]})
+    assert n.scalar() >= 1  # the next change has its activity again
+
+
+def test_failed_search_document_write_in_a_web_form_edit(app, site):
+    before = _state()
+    form = {"name": "ds", "title": "FAULT from the form", "notes": "",
+            "owner_org": site["org"]["id"], "save": ""}
+    with failing("kpigov_search_doc", "NEW.title_string LIKE 'FAULT%'"):
+        try:
+            res = app.post("/dataset/edit/ds", data=form, headers=site["headers"],
+                           follow_redirects=False)
+            status = res.status_code
+        except Exception:  # testing mode re-raises what would be a 500 page
+            status = 500
+        assert status != 302  # not "saved"
+        assert _state() == before
+    res = app.post("/dataset/edit/ds", data=dict(form, title="ผ่านฟอร์ม"),
+                   headers=site["headers"], follow_redirects=False)
+    assert res.status_code == 302
+    assert model.Package.get("ds").title == "ผ่านฟอร์ม"

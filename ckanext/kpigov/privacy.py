@@ -256,7 +256,8 @@ def restore_personal(pkg_dict: dict[str, Any]) -> None:
     keys are taken from it (matched item by item), so whatever else the
     schema's output validators made of the field stays as shown."""
     fields = personal_fields()
-    extras = pkg_dict.get("extras") if isinstance(pkg_dict.get("extras"), list) else []
+    shown_extras = pkg_dict.get("extras")
+    extras: list[Any] = shown_extras if isinstance(shown_extras, list) else []
     in_extras = [e for e in extras if isinstance(e, dict) and e.get("key") in fields]
     if not in_extras and not any(name in pkg_dict or not keys
                                  for name, keys in fields.items()):

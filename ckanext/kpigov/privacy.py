@@ -228,8 +228,11 @@ def may_see_contacts(pkg_dict: dict[str, Any], context: Any) -> bool:
         user = request_user
     if may_see_private(user, pkg_dict.get("owner_org")):
         return True
-    # a dataset collaborator who may edit it sees what the edit form holds
-    if user and pkg_dict.get("id") and tk.config.get("ckan.auth.allow_dataset_collaborators"):
+    # whoever may edit the dataset (a collaborator, the editor of an
+    # unowned dataset) sees what the edit form holds and saves back
+    if user and pkg_dict.get("id") and (
+            tk.config.get("ckan.auth.allow_dataset_collaborators")
+            or not pkg_dict.get("owner_org")):
         import ckan.authz as authz
         return bool(authz.is_authorized("package_update", {"user": user},
                                         {"id": pkg_dict["id"]}).get("success"))
@@ -358,22 +361,129 @@ def _chained_tag_autocomplete(up: Any, context: dict[str, Any],
 
 
 def _chained_tag_search(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
-    result = up(context, data_dict)
+    """The count and the page are those of the visible tags: every match is
+    read, filtered, then paged (a count of all matches would let anyone
+    spell out a private tag by its prefix)."""
+    data_dict = dict(data_dict or {})
+    try:
+        limit = int(data_dict.get("limit") if data_dict.get("limit") not in (None, "")
+                    else 10)
+        offset = int(data_dict.get("offset") or 0)
+    except (TypeError, ValueError):
+        return up(context, data_dict)  # CKAN's own validation answers
+    result = up(context, dict(data_dict, limit=100000, offset=0))
     if isinstance(result, dict) and isinstance(result.get("results"), list):
         kept = _keep_visible(context, result["results"])
-        removed = len(result["results"]) - len(kept)
-        result = dict(result, results=kept,
-                      count=max(0, int(result.get("count") or 0) - removed))
+        result = dict(result, count=len(kept),
+                      results=kept[max(0, offset):max(0, offset) + max(0, limit)])
     return result
 
 
+def _chained_tag_show(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+    result = up(context, data_dict)
+    if isinstance(result, dict) and not result.get("vocabulary_id") and \
+            not _visible_tags(context, [_tag_name(result)]):
+        import ckan.plugins.toolkit as tk
+        raise tk.ObjectNotFound(tk._("Not found"))
+    return result
+
+
+def _user_of(context: dict[str, Any]) -> str:
+    return str(context.get("user") or "")
+
+
+def _may_see_dataset(context: dict[str, Any], ref: Any) -> bool:
+    import ckan.model as model
+    from .logic.auth import may_see_private
+    pkg = model.Package.get(str(ref)) if isinstance(ref, str) and ref else None
+    if pkg is None or not pkg.private:
+        return True
+    return may_see_private(_user_of(context), pkg.owner_org)
+
+
+def _hiding_private(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+    """Follow actions: another agency's private dataset is "not found", as
+    an unknown one (its name is no oracle)."""
+    if not _may_see_dataset(context, (data_dict or {}).get("id")):
+        # CKAN's own answer for a dataset that does not exist, word for word
+        import uuid
+        return up(context, dict(data_dict, id=str(uuid.uuid4())))
+    return up(context, data_dict)
+
+
+def _strip_each(context: dict[str, Any], items: Any) -> Any:
+    """Datasets CKAN returns straight from package_dictize (no
+    after_dataset_show): what the caller may see of each."""
+    if not isinstance(items, list):
+        return items
+    viewer = {"user": _user_of(context)}
+    for item in items:
+        pkg = item.get("dict") if isinstance(item, dict) and item.get("type") == "dataset" \
+            else item
+        if isinstance(pkg, dict) and pkg.get("type", "dataset") and "owner_org" in pkg:
+            strip_contacts(pkg, viewer)
+    return items
+
+
+def _chained_dataset_followee_list(up: Any, context: dict[str, Any],
+                                   data_dict: dict[str, Any]) -> Any:
+    return _strip_each(context, up(context, data_dict))
+
+
+def _chained_followee_list(up: Any, context: dict[str, Any],
+                           data_dict: dict[str, Any]) -> Any:
+    return _strip_each(context, up(context, data_dict))
+
+
+def _chained_member_list(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+    """Members of an organization: its private datasets only for those who
+    may see them (CKAN lists every package id to anyone)."""
+    result = up(context, data_dict)
+    if not isinstance(result, list):
+        return result
+    import ckan.model as model
+    from .logic.auth import may_see_private
+    ids = [r[0] for r in result if isinstance(r, (list, tuple)) and len(r) > 1
+           and r[1] == "package"]
+    if not ids:
+        return result
+    hidden = {p.id for p in model.Session.query(model.Package).filter(
+        model.Package.id.in_(ids), model.Package.private.is_(True))
+        if not may_see_private(_user_of(context), p.owner_org)}
+    return [r for r in result if not (isinstance(r, (list, tuple)) and r[0] in hidden)]
+
+
+_CHAINED = {
+    "tag_list": (_chained_tag_list, True),
+    "tag_search": (_chained_tag_search, True),
+    "tag_autocomplete": (_chained_tag_autocomplete, True),
+    "tag_show": (_chained_tag_show, True),
+    "dataset_followee_list": (_chained_dataset_followee_list, True),
+    "followee_list": (_chained_followee_list, True),
+    "member_list": (_chained_member_list, True),
+    "dataset_follower_count": (_hiding_private, True),
+    "dataset_follower_list": (_hiding_private, True),
+    "am_following_dataset": (_hiding_private, True),
+    "follow_dataset": (_hiding_private, False),
+    "unfollow_dataset": (_hiding_private, False),
+}
+
+
 def chained_actions() -> dict[str, Any]:
+    import ckan.logic as logic
     import ckan.plugins.toolkit as tk
     out = {}
-    for name, fn in (("tag_list", _chained_tag_list), ("tag_search", _chained_tag_search),
-                     ("tag_autocomplete", _chained_tag_autocomplete)):
-        fn = tk.side_effect_free(fn)
-        out[name] = tk.chained_action(fn)
+    for name, (fn, read_only) in _CHAINED.items():
+        def make(fn: Any = fn) -> Any:
+            def chained(up: Any, context: Any, data_dict: Any) -> Any:
+                return fn(up, context, data_dict)
+            return chained
+        wrapped = make()
+        wrapped.__name__ = name
+        if read_only:
+            wrapped = tk.side_effect_free(wrapped)
+        out[name] = tk.chained_action(wrapped)
+    del logic
     return out
 
 

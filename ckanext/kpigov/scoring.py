@@ -571,6 +571,10 @@ def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = No
         f = facts[owner]
         if f["last_update"] is None or when.isoformat() > f["last_update"]:
             f["last_update"] = when.isoformat()
+        if not by_id[pid].get("private") and (
+                f.get("public_last_update") is None
+                or when.isoformat() > f["public_last_update"]):
+            f["public_last_update"] = when.isoformat()
     g = governance_table
     for r in model.Session.execute(sa.select(g).where(
             g.c.owner_org.in_(org_ids), g.c.fiscal_year == fiscal_year)):
@@ -685,6 +689,7 @@ def score_facts(r: rubric_mod.Rubric, facts: Mapping[str, Any],
                                if not d.get("private")),
         "compliance_rate": facts.get("compliance_rate"),
         "last_update": facts.get("last_update"),
+        "public_last_update": facts.get("public_last_update"),
         "dataset_refs": refs,
         "target_refs": [{"id": i, "name": index[i]["name"], "title": index[i]["title"],
                          "private": index[i]["private"]}
@@ -767,10 +772,11 @@ def present(result: Mapping[str, Any], level: str, lang: str = "en") -> dict[str
     or people)."""
     full = level == "full"
     out = {k: v for k, v in result.items()
-           if k not in ("steps", "dataset_refs", "public_datasets")}
+           if k not in ("steps", "dataset_refs", "public_datasets", "public_last_update")}
     if not full:
-        # counts that include private datasets stay with the members
+        # counts and dates that include private datasets stay with the members
         out["datasets"] = result.get("public_datasets", 0)
+        out["last_update"] = result.get("public_last_update")
     out["visibility"] = level
     th = lang.startswith("th")
     out["rubric"] = dict(result["rubric"], title=result["rubric"]["title_th" if th

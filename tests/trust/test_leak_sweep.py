@@ -126,6 +126,10 @@ def _build():
     helpers.call_action("kpigov_evidence_create", context=dict(ctx),
                         package_id=private["id"], evidence_type="usage",
                         kind="planning", description="ใช้วางแผน", date="2567-01-20")
+    # outsiders follow the public dataset: their followee lists carry it
+    for role in ("user", "other_editor", "other_admin"):
+        helpers.call_action("follow_dataset", context={"user": users[role]["name"]},
+                            id=public["id"])
     from ckanext.activity.model import Activity
     acts = {a.object_id: a.id for a in model.Session.query(Activity)}
     return {"sysadmin": sysadmin, "users": users, "org": org, "other": other,
@@ -169,8 +173,9 @@ def _object_params(site):
     sets.append({"id": org["id"], "owner_org": org["id"], "organization_id": org["id"],
                  "group_id": org["id"], "include_datasets": True,
                  "include_extras": True, "include_users": True})
-    sets.append({"id": site["users"]["member"]["id"], "user_id": site["users"]["member"]["id"],
-                 "include_datasets": True})
+    for who in ("member", "user", "other_editor", "other_admin"):
+        sets.append({"id": site["users"][who]["id"], "user_id": site["users"][who]["id"],
+                     "include_datasets": True})
     for act in (site["public_activity"], site["private_activity"]):
         sets.append({"id": act, "activity_id": act, "object_type": "package"})
     return sets
@@ -372,3 +377,43 @@ def test_member_edits_keep_the_contacts(app):
         "SELECT value FROM package_extra e JOIN package p ON p.id = e.package_id "
         "WHERE p.name = 'public-ds' AND e.key = 'kpigov_stakeholders'")).scalar()
     assert PUBLIC_EMAIL in stored and PUBLIC_PHONE in stored
+
+
+
+def test_no_existence_oracle_for_private_datasets_and_tags(app):
+    """Another agency's private dataset answers as an unknown one; its id,
+    tag and count appear in no list an outsider reads."""
+    site = _build()
+    priv = site["private"]
+    for headers in ({}, {"Authorization": site["users"]["other_admin"]["token"]}):
+        def call(action, **data):
+            return app.post("/api/3/action/" + action, json=data, headers=headers)
+        for action, key in (("kpigov_dataset_compliance", "id"), ("kpigov_ledger_list", "id"),
+                            ("kpigov_exemption_list", "package_id"),
+                            ("dataset_follower_count", "id")):
+            hidden, unknown = call(action, **{key: priv["name"]}), call(
+                action, **{key: "no-such-dataset"})
+            assert (hidden.status_code, hidden.json["success"]) == (
+                unknown.status_code, unknown.json["success"]), (action, hidden.body)
+        members = call("member_list", id="org-a", object_type="package").json["result"]
+        assert priv["id"] not in json.dumps(members)
+        assert site["public"]["id"] in json.dumps(members)
+        for data in ({"query": "leakmark", "limit": 0}, {"query": "leakmarkpriv"},
+                     {"query": "leakmarkprivt", "limit": 0, "offset": 5}):
+            found = call("tag_search", **data).json["result"]
+            assert found["count"] == 0 and PRIVATE_TAG not in json.dumps(found), data
+        assert call("tag_show", id=PRIVATE_TAG).status_code == 404
+        assert call("tag_show", id="opentag").status_code == 200
+    # members see their own
+    member = {"Authorization": site["users"]["member"]["token"]}
+    res = app.post("/api/3/action/tag_search", json={"query": "leakmarkpriv", "limit": 0},
+                   headers=member)
+    assert res.json["result"]["count"] == 1
+
+
+def test_nul_in_a_search_is_a_400_not_a_500(app):
+    _build()
+    for data in ({"q": "a\x00b"}, {"facet.field": ["tags\x00"]}, {"fq": "tags:a\x00"}):
+        res = app.post("/api/3/action/package_search", json=data)
+        assert res.status_code in (400, 409), (data, res.status_code)
+    assert app.post("/api/3/action/package_search", json={"q": "x"}).status_code == 200

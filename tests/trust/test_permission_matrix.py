@@ -35,12 +35,12 @@ ROLES = ["anon", "user", "member", "editor", "admin", "other_admin", "evaluator"
 MATRIX = """
 target                            anon  user  member editor admin other_admin evaluator sysadmin
 api:dataset_compliance:public      ok    ok    ok     ok     ok    ok          ok        ok
-api:dataset_compliance:private     403   403   ok     ok     ok    403         ok        ok
+api:dataset_compliance:private     404   404   ok     ok     ok    404         ok        ok
 api:ledger_list:public             ok    ok    ok     ok     ok    ok          ok        ok
-api:ledger_list:private            403   403   ok     ok     ok    403         ok        ok
+api:ledger_list:private            404   404   ok     ok     ok    404         ok        ok
 api:org_compliance                 pub   pub   ok     ok     ok    pub         ok        ok
 api:exemption_create:public        403   403   403    ok     ok    403         403       ok
-api:exemption_create:private       403   403   403    ok     ok    403         403       ok
+api:exemption_create:private       404   404   403    ok     ok    404         403       ok
 api:exemption_list                 403   403   ok     ok     ok    403         ok        ok
 api:exemption_decide               403   403   403    403    403   403         ok        ok
 api:package_search                 pub   pub   ok     ok     ok    pub         pub       ok

@@ -85,10 +85,15 @@ def _text(data_dict: dict[str, Any], key: str, limit: int, required: bool = Fals
     return raw
 
 
-def _package(ref: Any) -> model.Package:
+def _package(ref: Any, context: Optional[dict[str, Any]] = None) -> model.Package:
+    """The dataset ``ref`` names. With ``context``: a private dataset the
+    user may not see is "not found", exactly as an unknown one (no oracle)."""
     if not ref or not isinstance(ref, str):
         raise _error("id", tk._("Missing value"))
     pkg = model.Package.get(ref)
+    if pkg is not None and context is not None and pkg.private and not \
+            may_see_private(context.get("user") or "", pkg.owner_org):
+        pkg = None
     if pkg is None or pkg.state == "deleted":
         raise tk.ObjectNotFound(tk._("Dataset not found"))
     return pkg
@@ -119,7 +124,7 @@ def kpigov_dataset_compliance(context: dict[str, Any], data_dict: dict[str, Any]
         each, the tally and the compliance rate
     :rtype: dictionary
     """
-    pkg = _package(data_dict.get("id"))
+    pkg = _package(data_dict.get("id"), context)
     tk.check_access("kpigov_dataset_compliance", context, {"id": pkg.id})
     fy = _fiscal_year(data_dict)
     info = data.org_datasets(ids=[pkg.id])
@@ -292,7 +297,7 @@ def kpigov_ledger_list(context: dict[str, Any], data_dict: dict[str, Any]):
     :type offset: int
     :rtype: dictionary with ``count`` and ``results``
     """
-    pkg = _package(data_dict.get("id"))
+    pkg = _package(data_dict.get("id"), context)
     tk.check_access("kpigov_ledger_list", context, {"id": pkg.id})
     limit = _int(data_dict, "limit", 100, 1, MAX_LIST)
     offset = _int(data_dict, "offset", 0, 0, 10 ** 9)
@@ -365,7 +370,7 @@ def kpigov_exemption_create(context: dict[str, Any], data_dict: dict[str, Any]):
     :returns: the request, status ``pending``
     :rtype: dictionary
     """
-    pkg = _package(data_dict.get("package_id") or data_dict.get("id"))
+    pkg = _package(data_dict.get("package_id") or data_dict.get("id"), context)
     tk.check_access("kpigov_exemption_create", context, {"id": pkg.id})
     start = _date(data_dict, "period_start")
     end = _date(data_dict, "period_end")
@@ -426,7 +431,7 @@ def kpigov_exemption_list(context: dict[str, Any], data_dict: dict[str, Any]):
         tk.check_access("kpigov_exemption_list", context, {"owner_org": org.id})
         where.append(exemption_table.c.owner_org == org.id)
     else:
-        pkg = _package(data_dict.get("package_id") or data_dict.get("id"))
+        pkg = _package(data_dict.get("package_id") or data_dict.get("id"), context)
         tk.check_access("kpigov_exemption_list", context, {"package_id": pkg.id})
         where.append(exemption_table.c.package_id == pkg.id)
     status = data_dict.get("status")

@@ -154,16 +154,17 @@ def score_rows(fy: int, quarter: Optional[int], user: str, kind: Optional[str] =
     rows = []
     for org in orgs:
         res = raw[org.id]
+        insider = evaluator or may_see_private(user, org.id)
         rows.append({
             "organization": res["organization"], "agency_kind": kinds.get(org.id),
             "performance": res["performance"], "level": res["level"],
             "points": res["points"], "weight": res["weight"],
             "weighted_score": res["weighted_score"], "provisional": res["provisional"],
             "steps": {s["id"]: s["met"] for s in res["steps"]},
-            "compliance_rate": res["compliance_rate"], "last_update": res["last_update"],
-            # outsiders (public summary) count public datasets only
-            "datasets": res["datasets"] if evaluator or may_see_private(user, org.id)
-            else res["public_datasets"],
+            "compliance_rate": res["compliance_rate"],
+            # outsiders (public summary): public datasets' count and date only
+            "last_update": res["last_update"] if insider else res["public_last_update"],
+            "datasets": res["datasets"] if insider else res["public_datasets"],
         })
     return {"fiscal_year": fy, "quarter": quarter,
             "rubric": {"id": r.id, "version": r.version, "title": r.title(lang)},

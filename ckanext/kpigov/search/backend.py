@@ -97,6 +97,18 @@ def _solr_date(value: Any) -> Optional[str]:
     return text + (".%03dZ" % millis if millis else "Z")
 
 
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 10:
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
 def _check_query_parsers(query: dict[str, Any]) -> None:
     """Reject local parameters and magic fields as CKAN does before Solr.
 
@@ -625,6 +637,9 @@ class PgPackageSearchQuery(PackageSearchQuery):
             invalid = sorted(set(query.keys()) - VALID_SOLR_PARAMETERS)
             raise SearchQueryError("Invalid search parameters: %s" % invalid)
         _check_query_parsers(query)
+        if _has_nul(query):
+            # PostgreSQL text cannot hold NUL: a 400, not a database error
+            raise SearchQueryError("Search parameters must not contain NUL characters")
 
         q = query.get("q")
         if not q or q in ('""', "''"):

@@ -366,9 +366,9 @@ def _chained_tag_search(up: Any, context: dict[str, Any], data_dict: dict[str, A
     spell out a private tag by its prefix)."""
     data_dict = dict(data_dict or {})
     try:
-        limit = int(data_dict.get("limit") if data_dict.get("limit") not in (None, "")
-                    else 10)
-        offset = int(data_dict.get("offset") or 0)
+        limit = int(str(data_dict.get("limit") if data_dict.get("limit") not in (None, "")
+                        else 10))
+        offset = int(str(data_dict.get("offset") or 0))
     except (TypeError, ValueError):
         return up(context, data_dict)  # CKAN's own validation answers
     result = up(context, dict(data_dict, limit=100000, offset=0))

@@ -349,6 +349,9 @@ def test_replaced_and_deleted_documents_leave_the_disk(site):
     assert not os.path.exists(new)
 
 
+@pytest.mark.skipif(__import__("ckan").__version__.startswith("2.10"),
+                    reason="CKAN 2.10's activity plugin writes package activities "
+                    "itself (activity_stream_item + commit), not through activity_create")
 @pytest.mark.ckan_config("ckan.plugins", "activity kpigov_pgsearch kpigov")
 def test_a_failed_activity_write_after_the_commit_is_no_500(app, site):
     """The activity is written after the change committed: when it fails,

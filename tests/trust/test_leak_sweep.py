@@ -134,7 +134,9 @@ def _build():
     acts = {a.object_id: a.id for a in model.Session.query(Activity)}
     return {"sysadmin": sysadmin, "users": users, "org": org, "other": other,
             "public": public, "private": private,
-            "public_activity": acts[public["id"]], "private_activity": acts[private["id"]]}
+            # (CKAN 2.10 records no activity for private datasets)
+            "public_activity": acts[public["id"]],
+            "private_activity": acts.get(private["id"], acts[public["id"]])}
 
 
 def _headers(site, role):

@@ -58,3 +58,23 @@ def test_edits_through_core_actions_keep_the_contacts():
         "SELECT value FROM package_extra WHERE package_id = :p AND key = "
         "'kpigov_stakeholders' AND state = 'active'"), {"p": ds["id"]}).scalar()
     assert json.loads(stored) == json.loads(people)
+
+
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+def test_unowned_dataset_is_shown_to_logged_in_users_and_its_editor_keeps_contacts(app):
+    people = json.dumps([{"role": "steward", "name": "ผู้ดูแล", "email": EMAIL}])
+    owner = factories.UserWithToken()
+    other = factories.UserWithToken()
+    res = app.post("/api/3/action/package_create", headers={"Authorization": owner["token"]},
+                   json={"name": "unowned-ds", "extras": [
+                       {"key": "kpigov_stakeholders", "value": people}]})
+    assert res.status_code == 200, res.body
+    shown = app.post("/api/3/action/package_show", json={"id": "unowned-ds"},
+                     headers={"Authorization": other["token"]})
+    # (no 500; whoever CKAN lets edit an unowned dataset sees what it saves)
+    assert shown.status_code == 200
+    mine = app.post("/api/3/action/package_show", json={"id": "unowned-ds"},
+                    headers={"Authorization": owner["token"]})
+    assert mine.status_code == 200 and EMAIL in mine.body
+    assert app.get("/dataset/unowned-ds", headers={"Authorization": other["token"]}
+                   ).status_code == 200

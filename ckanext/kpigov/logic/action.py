@@ -15,7 +15,7 @@ from ..compliance import PeriodStatus
 from ..model import (EXEMPTION_REASONS, exemption_log_table, exemption_table,
                      ledger_table)
 from . import data
-from .auth import may_see_private
+from .auth import can_see_dataset, may_see_private
 
 __all__ = [
     "kpigov_dataset_compliance", "kpigov_org_compliance", "kpigov_ledger_list",
@@ -91,8 +91,9 @@ def _package(ref: Any, context: Optional[dict[str, Any]] = None) -> model.Packag
     if not ref or not isinstance(ref, str):
         raise _error("id", tk._("Missing value"))
     pkg = model.Package.get(ref)
-    if pkg is not None and context is not None and pkg.private and not \
-            may_see_private(context.get("user") or "", pkg.owner_org):
+    if pkg is not None and context is not None and pkg.private and \
+            not context.get("ignore_auth") and not can_see_dataset(
+                {"user": context.get("user") or ""}, pkg.id):
         pkg = None
     if pkg is None or pkg.state == "deleted":
         raise tk.ObjectNotFound(tk._("Dataset not found"))

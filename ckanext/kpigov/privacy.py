@@ -370,7 +370,7 @@ def _chained_tag_search(up: Any, context: dict[str, Any], data_dict: dict[str, A
     import ckan.plugins.toolkit as tk
     try:
         raw_limit = data_dict.get("limit")
-        limit = int(float(raw_limit)) if raw_limit not in (None, "") else 10
+        limit = int(float(raw_limit)) if raw_limit is not None and raw_limit != "" else 10
         offset = int(float(data_dict.get("offset") or 0))
     except (TypeError, ValueError):
         raise tk.ValidationError({"limit": [tk._("Must be a whole number")]}) from None

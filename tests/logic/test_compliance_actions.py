@@ -73,9 +73,10 @@ def test_dataset_compliance_statuses(portal):
 
 
 def test_private_dataset_compliance_needs_membership(portal):
-    with pytest.raises(logic.NotAuthorized):
+    # another agency's private dataset is "not found", as an unknown one
+    with pytest.raises(logic.NotFound):
         call("kpigov_dataset_compliance", portal["outsider"], id="private-ds")
-    with pytest.raises(logic.NotAuthorized):
+    with pytest.raises(logic.NotFound):
         call("kpigov_dataset_compliance", None, id="private-ds")
     assert call("kpigov_dataset_compliance", portal["member"], id="private-ds")
     assert call("kpigov_dataset_compliance", portal["evaluator"], id="private-ds")
@@ -136,7 +137,7 @@ def test_ledger_list_hides_users_from_public(portal):
     assert public["count"] == 1 and "user" not in public["results"][0]
     member = call("kpigov_ledger_list", portal["member"], id=ds["id"])
     assert "user" in member["results"][0]
-    with pytest.raises(logic.NotAuthorized):
+    with pytest.raises(logic.NotFound):
         call("kpigov_ledger_list", portal["outsider"], id="private-ds")
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "Period",
     "freshness",
     "freshness_thresholds",
+    "expected_gap",
     "has_fixed_cadence",
     "parse_cadence",
     "period_containing",
@@ -223,6 +224,27 @@ def parse_cadence(unit: object, interval: object = None) -> Cadence:
     if not info.fixed or key == "realtime":
         return _make(key, 1)
     return _make(key, _normalize_interval(info, interval))
+
+
+# Nominal days per unit, to tell a stricter cadence from a laxer one. Sub-day
+# cadences are checked per day, so they are as strict as daily; a business day
+# is a little laxer than a calendar day (weekends).
+_STRICTNESS_DAYS = {"yearly": 365.0, "half_yearly": 182.5, "quarterly": 91.25,
+                 "monthly": 30.4375, "weekly": 7.0, "business_daily": 1.4,
+                 "daily": 1.0, "hourly": 1.0, "minutely": 1.0, "realtime": 1.0}
+
+
+def expected_gap(cadence: Cadence | None) -> float:
+    """Days expected between two checked updates (``inf`` without a schedule).
+
+    The smaller, the stricter: monthly (30.4) is stricter than quarterly (91.25);
+    twice a month (15.2) stricter than monthly. Cadences checked per day never go
+    below one day.
+    """
+    if cadence is None or not cadence.fixed:
+        return float("inf")
+    days = _STRICTNESS_DAYS[cadence.unit]
+    return days if days <= 1.4 else max(1.0, days / cadence.interval)
 
 
 def has_fixed_cadence(cadence: Cadence | None) -> bool:

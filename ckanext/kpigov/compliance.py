@@ -7,9 +7,20 @@ Rules, chosen so the ledger cannot be gamed:
 * The cadence in force at the *start* of a period (Bangkok midnight) decides that
   period, so lowering the cadence mid-period cannot erase a miss. Exception: the
   period that starts on the creation day takes the cadence set during that day.
+* What a dataset owes in a fiscal year is fixed by the cadence in force when the
+  year starts (or when the dataset is created in it): within the year a stricter
+  cadence takes effect from the next period start, a laxer one (or one without a
+  schedule) only from the next fiscal year. Relief within the year is an
+  evaluator's approved exemption, never the publisher's own edit.
+* Periods never cross a fiscal year boundary (1 October).
 * Each ledger entry satisfies at most one period. Periods take, in order, the
   earliest unused entry inside their window ``start .. end + grace`` (on time);
-  leftover entries after a deadline then fill earlier unmet periods (late).
+  leftover entries after a deadline, within the period's fiscal year, then fill
+  earlier unmet periods (late). :func:`evaluate_fiscal_year` also judges the
+  previous year, so an entry in September's grace days (early October) counts for
+  September when September needs it and for October otherwise — never for both.
+* ``retired`` (the day a dataset was deleted): later periods are 'not_required';
+  the period it was deleted in is still owed.
 * The evaluated range ``start .. end`` is partitioned exactly: calendar periods are
   clipped to it, and a period that would start before the dataset's creation is
   cut to begin on the creation day (the part before is 'not_required').
@@ -26,7 +37,13 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol, cast
 
-from ckanext.kpigov.cadence import Cadence, Period, parse_cadence, period_containing
+from ckanext.kpigov.cadence import (
+    Cadence,
+    Period,
+    expected_gap,
+    parse_cadence,
+    period_containing,
+)
 from ckanext.kpigov.fiscal import (
     fiscal_year_bounds,
     fiscal_year_of,
@@ -331,6 +348,7 @@ class _Timeline(NamedTuple):
     opens: tuple[float, ...]  # per required slot: POSIX start of its first day
     closes: tuple[float, ...]  # per required slot: POSIX end of its deadline day
     deadlines: tuple[int, ...]  # per required slot: last on-time day (ordinal)
+    late_closes: tuple[float, ...]  # per required slot: end of its fiscal year
     missed: tuple[PeriodStatus, ...]  # per required slot
     upcoming: tuple[PeriodStatus, ...]  # per required slot
 
@@ -342,6 +360,7 @@ def _timeline(
     start: date,
     end: date,
     grace: int | tuple[tuple[str, int], ...],
+    retired: date | None = None,
 ) -> _Timeline:
     """Partition ``start .. end`` into periods; cached, as most datasets share it."""
     change_times = [c[0] for c in changes]
@@ -352,23 +371,42 @@ def _timeline(
     opens: list[float] = []
     closes: list[float] = []
     deadlines: list[int] = []
+    late_closes: list[float] = []
     missed: list[PeriodStatus] = []
     upcoming: list[PeriodStatus] = []
     cursor = start
     one_day = timedelta(days=1)
-    while cursor <= end:
-        # The cadence in force when the period starts decides it. On the creation
-        # day the cadence is usually set a few seconds after midnight's instant, so
-        # there the whole day's settings count as the initial one.
-        moment = _instant(cursor + one_day) - 1 if cursor == created else _instant(cursor)
+
+    def in_force(day: date) -> Cadence | None:
+        # On the creation day the cadence is usually set a few seconds after
+        # midnight's instant, so there the whole day's settings count.
+        moment = _instant(day + one_day) - 1 if day == created else _instant(day)
         at = bisect_right(change_times, moment) - 1
-        cadence = changes[at][1] if at >= 0 else None
+        return changes[at][1] if at >= 0 else None
+
+    fy_start, fy_end = fiscal_year_bounds(fiscal_year_of(start))
+    # the year's obligation: the cadence in force when the year (or the dataset,
+    # if created in it) started; the range may start later in the year
+    floor = in_force(max(fy_start, created) if created else fy_start)
+    while cursor <= end:
+        if cursor > fy_end:
+            fy_start, fy_end = fiscal_year_bounds(fiscal_year_of(cursor))
+            floor = None
+        raw = in_force(cursor)
+        if cursor == fy_start or cursor == created or \
+                expected_gap(raw) <= expected_gap(floor):
+            floor = raw  # a new year, a new dataset, or a stricter cadence
+        # The cadence in force when the period starts decides it, unless it is
+        # laxer than the year's obligation.
+        cadence = floor
         fixed = cadence is not None and cadence.fixed
         base = period_containing(cadence if fixed and cadence else _MONTHLY, cursor)
-        period_end = min(base.end, end)
+        period_end = min(base.end, end, fy_end)
         is_required = fixed
         if created is not None and cursor < created:
             period_end = min(period_end, created - one_day)
+            is_required = False
+        if retired is not None and cursor > retired:
             is_required = False
         if cursor == base.start and period_end == base.end:
             period = base
@@ -380,6 +418,7 @@ def _timeline(
             opens.append(_instant(cursor))
             closes.append(_instant(deadline + one_day))
             deadlines.append(deadline.toordinal())
+            late_closes.append(_instant(fy_end + one_day))
             missed.append(PeriodStatus(period, cadence, "missed", deadline))
             upcoming.append(PeriodStatus(period, cadence, "upcoming", deadline))
             defaults.append(None)
@@ -389,8 +428,8 @@ def _timeline(
         cadences.append(cadence)
         cursor = period_end + one_day
     return _Timeline(tuple(periods), tuple(cadences), tuple(defaults), tuple(required),
-                     tuple(opens), tuple(closes), tuple(deadlines), tuple(missed),
-                     tuple(upcoming))
+                     tuple(opens), tuple(closes), tuple(deadlines), tuple(late_closes),
+                     tuple(missed), tuple(upcoming))
 
 
 def evaluate_compliance(
@@ -401,6 +440,7 @@ def evaluate_compliance(
     end: date,
     today: date,
     created: date | None = None,
+    retired: date | None = None,
     exemptions: Iterable[ExemptionLike] = (),
     grace_days: int | Mapping[str, int] = 15,
     count_corrections: bool = False,
@@ -415,6 +455,8 @@ def evaluate_compliance(
         cadence. Before the first change nothing is required.
     :param created: dataset creation date (or datetime); earlier days are
         'not_required'.
+    :param retired: the day the dataset was deleted (date or datetime); periods
+        starting later are 'not_required'.
     :param exemptions: approved :class:`Exemption` (or ``(start, end, expires_at)``).
     :param grace_days: days after a period's end an update still counts as on time;
         an int applies to every unit (capped at the period length), a mapping gives
@@ -459,8 +501,12 @@ def evaluate_compliance(
     values = [v for _k, v in grace] if isinstance(grace, tuple) else [grace]
     if any(v < 0 for v in values):
         raise ValueError(f"grace days must not be negative, got {grace_days!r}")
-    tl = _timeline(tuple(changes), created_day, start, end, grace)
+    retired_day = local_date(retired) if retired is not None else None
+    if retired_day is not None and retired_day >= end:
+        retired_day = None
+    tl = _timeline(tuple(changes), created_day, start, end, grace, retired_day)
     required, opens, closes, deadlines = tl.required, tl.opens, tl.closes, tl.deadlines
+    late_closes = tl.late_closes
     m = len(required)
 
     exempt: dict[int, Exemption] = {}
@@ -493,7 +539,7 @@ def evaluate_compliance(
             k = bisect_left(secs, closes[j])
             while k < n and used[k]:
                 k += 1
-            if k < n:
+            if k < n and secs[k] < late_closes[j]:
                 used[k] = 1
                 late[j] = k
 
@@ -526,15 +572,28 @@ def evaluate_fiscal_year(
     *,
     today: date,
     created: date | None = None,
+    retired: date | None = None,
     exemptions: Iterable[ExemptionLike] = (),
     grace_days: int | Mapping[str, int] = 15,
     count_corrections: bool = False,
     count_late_as_on_time: bool = False,
 ) -> ComplianceResult:
-    """:func:`evaluate_compliance` over B.E. fiscal year ``fiscal_year``."""
+    """:func:`evaluate_compliance` over B.E. fiscal year ``fiscal_year``.
+
+    The previous fiscal year is judged too (and left out of the result), so an
+    entry that September's grace days claimed is not counted again for October.
+    """
     start, end = fiscal_year_bounds(fiscal_year)
-    return evaluate_compliance(
-        entries, cadence_history, start=start, end=end, today=today, created=created,
-        exemptions=exemptions, grace_days=grace_days,
+    previous = fiscal_year_bounds(fiscal_year - 1)[0]
+    created_day = local_date(created) if created is not None else None
+    if created_day is not None and created_day >= start:
+        previous = start  # nothing before the year to claim entries
+    whole = evaluate_compliance(
+        entries, cadence_history, start=previous, end=end, today=today,
+        created=created, retired=retired, exemptions=exemptions, grace_days=grace_days,
         count_corrections=count_corrections, count_late_as_on_time=count_late_as_on_time,
     )
+    if previous == start:
+        return whole
+    periods = tuple(p for p in whole.periods if p.period.start >= start)
+    return ComplianceResult(start, end, today, periods, count_late_as_on_time)

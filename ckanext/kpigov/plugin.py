@@ -7,7 +7,7 @@ import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
 
-from . import dictionary, ledger, privacy, transactions
+from . import dictionary, ledger, life, privacy, transactions
 from . import model as _model  # noqa: F401  (tables defined at import)
 
 
@@ -66,9 +66,15 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     # IPackageController
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         ledger.record_cadence(pkg_dict)
+        life.record(pkg_dict["id"], created=True)
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         ledger.record_cadence(pkg_dict)
+        life.record(pkg_dict["id"])
+
+    def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
+        if pkg_dict.get("id"):
+            life.record(pkg_dict["id"])
 
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         # personal data never reaches the index (fields, stored dicts, text)

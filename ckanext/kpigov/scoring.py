@@ -26,7 +26,7 @@ import ckan.plugins.toolkit as tk
 
 from . import checks as checks_mod
 from . import compat
-from . import completeness, fiscal
+from . import completeness, fiscal, life
 from . import rubric as rubric_mod
 from .logic import data
 from .model import (evidence_table, governance_table, snapshot_table,
@@ -240,7 +240,7 @@ def _packages(ids: Sequence[str]) -> list[Any]:
     return model.Session.execute(
         sa.select(p.c.id, p.c.name, p.c.title, p.c.private, p.c.owner_org, p.c.notes,
                   p.c.license_id, p.c.maintainer, p.c.maintainer_email,
-                  p.c.metadata_created)
+                  p.c.metadata_created, p.c.state)
         .where(p.c.id.in_(list(ids)))).fetchall()
 
 
@@ -331,12 +331,22 @@ _score_memo: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
 _facts_memo: dict[str, tuple[str, dict[str, Any]]] = {}
 _periods_memo: dict[tuple[str, int, dt.date], tuple[Any, "_Periods"]] = {}
 
+# The datasets an organization's score counts: active ones, drafts that were
+# once active and deleted ones that were active (per year: see gather), never
+# one that a re-created dataset continues (kpigov.life).
+_COUNTED = (
+    "(p.state = 'active' OR (p.state IN ('draft', 'deleted') AND EXISTS ("
+    "SELECT 1 FROM kpigov_dataset_life lf WHERE lf.package_id = p.id "
+    "AND lf.first_active IS NOT NULL)))")
+_COUNTED_OWN = _COUNTED + (" AND NOT EXISTS (SELECT 1 FROM kpigov_dataset_life sx "
+                           "WHERE sx.predecessor_id = p.id)")
+
 # A dataset's fingerprint: the row versions (PostgreSQL xmin, new on every
 # update) and counts of the package and its extras, resources and tags.
 _FP_SELECT = """
 SELECT p.id, p.owner_org, concat_ws(':', p.xmin::text, %s) AS fp
 FROM package p %s
-WHERE p.state = 'active' AND p.type = 'dataset' AND p.owner_org = ANY(:orgs)
+WHERE """ + _COUNTED_OWN + """ AND p.type = 'dataset' AND p.owner_org = ANY(:orgs)
 ORDER BY p.title, p.name
 """
 # few organizations: per-package index lookups
@@ -362,20 +372,20 @@ _LEDGER_STAMPS = sa.text("""
 SELECT l.package_id, count(*), max(l.created),
        max(l.created) FILTER (WHERE l.nature = 'new_data')
 FROM kpigov_ledger l JOIN package p ON p.id = l.package_id
-WHERE p.state = 'active' AND p.owner_org = ANY(:orgs)
+WHERE """ + _COUNTED + """ AND p.owner_org = ANY(:orgs)
 GROUP BY l.package_id
 """)
 
 _OTHER_STAMPS = sa.text("""
 SELECT h.package_id, 'c', count(*)::text, max(h.changed)::text
 FROM kpigov_cadence_history h JOIN package p ON p.id = h.package_id
-WHERE p.state = 'active' AND p.owner_org = ANY(:orgs) GROUP BY h.package_id
+WHERE """ + _COUNTED + """ AND p.owner_org = ANY(:orgs) GROUP BY h.package_id
 UNION ALL
 SELECT x.package_id, 'e', count(*)::text || string_agg(x.status, ''),
        concat_ws('|', max(x.decided_at)::text, max(x.expires_at)::text,
                  max(x.requested_at)::text)
 FROM kpigov_exemption x JOIN package p ON p.id = x.package_id
-WHERE p.state = 'active' AND p.owner_org = ANY(:orgs) GROUP BY x.package_id
+WHERE """ + _COUNTED + """ AND p.owner_org = ANY(:orgs) GROUP BY x.package_id
 """)
 
 
@@ -405,11 +415,18 @@ def _datasets_memo(org_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
             extras = _extras(ids=ids)
             tags = _tag_counts(ids=ids)
             resources = _resources(ids=ids)
+            lives = life.lives(ids)
             for row in _packages(ids=ids):
                 base = _dataset_facts(row, extras.get(row.id, {}), tags.get(row.id, 0),
                                       resources.get(row.id, []))
                 base["_version"] = next(_versions)
                 base["_created"] = row.metadata_created
+                lrow = lives.get(row.id)
+                base["state"] = row.state
+                base["_retired"] = lrow.retired_at if lrow is not None and \
+                    row.state == "deleted" else None
+                base["_predecessors"] = tuple(life.chain(row.id, lives)) \
+                    if lrow is not None and lrow.predecessor_id else ()
                 base["_cadence"] = (extras.get(row.id, {}).get("update_frequency_unit"),
                                     extras.get(row.id, {}).get("update_frequency_interval"))
                 _facts_memo[row.id] = (fps[row.id], base)
@@ -453,7 +470,9 @@ def _compliance_memo(by_id: Mapping[str, dict[str, Any]],
     keys, stale = {}, []
     for pid, ds in by_id.items():
         stamp = (stamps.get(pid), tuple(sorted(other.get(pid, []))), ds["_created"],
-                 ds["_cadence"], settings)
+                 ds["_cadence"], settings, ds["state"], ds["_retired"],
+                 ds["_predecessors"],
+                 tuple(stamps.get(o) for o in ds["_predecessors"]))
         keys[pid] = stamp
         memo = _periods_memo.get((pid, fiscal_year, judged))
         if memo is None or memo[0] != stamp:
@@ -464,7 +483,9 @@ def _compliance_memo(by_id: Mapping[str, dict[str, Any]],
             ids = stale[chunk:chunk + 2000]
             infos = [data.DatasetInfo(pid, by_id[pid]["name"], by_id[pid]["title"],
                                       by_id[pid]["owner_org"], by_id[pid]["private"],
-                                      by_id[pid]["_created"], *by_id[pid]["_cadence"])
+                                      by_id[pid]["_created"], *by_id[pid]["_cadence"],
+                                      by_id[pid]["state"], by_id[pid]["_retired"],
+                                      by_id[pid]["_predecessors"])
                      for pid in ids]
             month_key: dict[dt.date, str] = {}
             for pid, res in data.compliance_for(infos, fiscal_year, judged).items():
@@ -547,6 +568,11 @@ def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = No
     if not org_ids:
         return facts
     by_id = _datasets_memo(org_ids)
+    # a deleted dataset counts in the years it was active in
+    fy_start = dt.datetime.combine(fiscal.fiscal_year_bounds(fiscal_year)[0],
+                                   dt.time()) - dt.timedelta(hours=7)
+    by_id = {pid: ds for pid, ds in by_id.items()
+             if ds["_retired"] is None or ds["_retired"] >= fy_start}
     for ds in by_id.values():
         facts[ds["owner_org"]]["datasets"].append(ds)
     stamps = _ledger_stamps(org_ids)

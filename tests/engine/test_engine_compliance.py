@@ -121,31 +121,32 @@ def test_future_entries_are_ignored() -> None:
     assert got["2023-10"] == "missed"
 
 
-def test_lowering_cadence_mid_period_cannot_erase_a_miss() -> None:
+def test_lowering_cadence_mid_year_waits_for_the_next_fiscal_year() -> None:
+    # monthly at the start of FY 2567, yearly from 20 January: what the year owes
+    # was fixed on 1 October, so every month stays a monthly period
     history = SINCE_LONG_AGO + [(datetime(2024, 1, 20, 9, tzinfo=BANGKOK), YEARLY)]
     result = run([], today="2024-03-01", history=history)
     by_key = {p.key: p for p in result.periods}
-    # January started under the monthly cadence: still a monthly period, missed.
     assert by_key["2024-01"].status == "missed"
     assert by_key["2024-01"].cadence == MONTHLY
-    assert by_key["2023-12"].status == "missed"
-    # From February the yearly cadence applies to the rest of the fiscal year.
-    rest = by_key["FY2567"]
-    assert (rest.start, rest.end, rest.cadence) == (date(2024, 2, 1), FY_END, YEARLY)
-    assert rest.status == "upcoming"
-    assert len(result.periods) == 5  # Oct, Nov, Dec, Jan + the yearly remainder
+    assert by_key["2024-02"].status == "upcoming"
+    assert by_key["2024-02"].cadence == MONTHLY
+    assert len(result.periods) == 12
+    # the next fiscal year starts under the yearly cadence
+    nxt = run([], today="2024-11-01", history=history,
+              start=date(2024, 10, 1), end=date(2025, 9, 30))
+    assert [(p.key, p.cadence) for p in nxt.periods] == [("FY2568", YEARLY)]
 
 
-def test_cadence_change_after_midnight_applies_from_the_next_period() -> None:
-    late_change = SINCE_LONG_AGO + [(datetime(2024, 2, 1, 0, 30, tzinfo=BANGKOK), QUARTERLY)]
+def test_raising_cadence_after_midnight_applies_from_the_next_period() -> None:
+    base = [(datetime(2022, 1, 1, tzinfo=BANGKOK), QUARTERLY)]
+    late_change = base + [(datetime(2024, 1, 1, 0, 30, tzinfo=BANGKOK), MONTHLY)]
     got = statuses(run([], today="2024-05-01", history=late_change))
-    assert "2024-02" in got  # February had begun under the monthly cadence
-    assert got["2567-Q2"] == "missed"  # then the rest of the quarter (March)
-    early_change = SINCE_LONG_AGO + [(datetime(2024, 1, 31, 23, 0, tzinfo=BANGKOK), QUARTERLY)]
-    result = run([], today="2024-05-01", history=early_change)
-    q2 = {p.key: p for p in result.periods}["2567-Q2"]
-    assert q2.start == date(2024, 2, 1)
-    assert "2024-02" not in statuses(result)
+    assert got["2567-Q2"] == "missed"  # Q2 had begun under the quarterly cadence
+    assert "2024-01" not in got and got["2024-04"] == "upcoming"
+    early_change = base + [(datetime(2023, 12, 31, 23, 0, tzinfo=BANGKOK), MONTHLY)]
+    got = statuses(run([], today="2024-05-01", history=early_change))
+    assert "2567-Q2" not in got and got["2024-01"] == "missed"
 
 
 def test_raising_cadence_mid_period_waits_for_the_next_period() -> None:
@@ -265,10 +266,29 @@ def test_group_by_fiscal_year_across_two_years() -> None:
 
 
 def test_evaluate_fiscal_year_matches_range() -> None:
-    entries = [entry("a", "2023-10-05")]
+    # September had its own update, so the one of 5 October is October's
+    # (created in September: August, which would claim it, was not owed)
+    entries = [entry("s", "2023-09-10"), entry("a", "2023-10-05")]
     direct = run(entries, today="2024-01-20")
-    by_year = evaluate_fiscal_year(entries, SINCE_LONG_AGO, 2567, today=date(2024, 1, 20))
+    by_year = evaluate_fiscal_year(entries, SINCE_LONG_AGO, 2567, today=date(2024, 1, 20),
+                                   created=date(2023, 9, 1))
     assert direct.periods == by_year.periods
+
+
+def test_an_entry_in_septembers_grace_days_counts_once() -> None:
+    # 10 October is on time for September (FY 2566, 15 days of grace) and inside
+    # October: it counts for September, which needs it, and not for October too
+    entries = [entry("x", "2023-10-10")]
+    fy66 = evaluate_fiscal_year(entries, SINCE_LONG_AGO, 2566, today=date(2024, 1, 20))
+    fy67 = evaluate_fiscal_year(entries, SINCE_LONG_AGO, 2567, today=date(2024, 1, 20))
+    assert statuses(fy66)["2023-09"] == "on_time"
+    assert statuses(fy67)["2023-10"] == "missed"
+    used = [i for r in (fy66, fy67) for p in r.periods for i in p.entry_ids]
+    assert used == ["x"]
+    # with its own update, September leaves the October one to October
+    entries.append(entry("s", "2023-09-20"))
+    fy67 = evaluate_fiscal_year(entries, SINCE_LONG_AGO, 2567, today=date(2024, 1, 20))
+    assert statuses(fy67)["2023-10"] == "on_time"
 
 
 def test_month_cells_show_worst_status() -> None:

@@ -47,7 +47,7 @@ def portal():
     public = monthly_dataset(org, name="public-ds")
     private = monthly_dataset(org, name="private-ds", private=True)
     for ds in (public, private):
-        backdate_created(ds, dt.datetime(2023, 9, 1))
+        backdate_created(ds, dt.datetime(2023, 9, 30, 17))  # 1 Oct in Bangkok
     # Oct on time; nothing for Nov and Dec by their deadlines (15th of the
     # next month); two uploads in late January: one is January's, the
     # other fills November late; a metadata edit never counts.

@@ -91,7 +91,8 @@ def _package(ref: Any, context: Optional[dict[str, Any]] = None) -> model.Packag
     if not ref or not isinstance(ref, str):
         raise _error("id", tk._("Missing value"))
     pkg = model.Package.get(ref)
-    if pkg is not None and context is not None and pkg.private and \
+    if pkg is not None and context is not None and (
+            pkg.private or pkg.state != "active") and \
             not context.get("ignore_auth") and not can_see_dataset(
                 {"user": context.get("user") or ""}, pkg.id):
         pkg = None
@@ -128,7 +129,7 @@ def kpigov_dataset_compliance(context: dict[str, Any], data_dict: dict[str, Any]
     pkg = _package(data_dict.get("id"), context)
     tk.check_access("kpigov_dataset_compliance", context, {"id": pkg.id})
     fy = _fiscal_year(data_dict)
-    info = data.org_datasets(ids=[pkg.id])
+    info = data.org_datasets(ids=[pkg.id], fiscal_year=fy)
     if not info:
         raise tk.ObjectNotFound(tk._("Dataset not found"))
     result = data.compliance_for(info, fy)[pkg.id]
@@ -190,7 +191,7 @@ def org_compliance(org: model.Group, fy: int, quarter: Optional[int],
     from ..scoring import _LEDGER_STAMPS, _OTHER_STAMPS
     today = today or fiscal.bangkok_today()
     include_private = may_see_private(user, org.id)
-    datasets = data.org_datasets(org.id, include_private=include_private)
+    datasets = data.org_datasets(org.id, include_private=include_private, fiscal_year=fy)
     stamps = {r[0]: tuple(r[1:]) for r in model.Session.execute(
         _LEDGER_STAMPS, {"orgs": [org.id]})}
     other = sorted(tuple(r) for r in model.Session.execute(_OTHER_STAMPS, {"orgs": [org.id]}))
@@ -262,6 +263,8 @@ def _org_compliance(org: model.Group, datasets: list[data.DatasetInfo], fy: int,
             "id": d.id, "name": d.name, "title": d.title, "private": d.private,
             "cadence": d.unit, "interval": d.interval, "months": row_cells,
             "tally": t.as_dict(), "rate": t.rate,
+            # draft or deleted datasets keep the periods they owe
+            "state": d.state, "continues": list(d.predecessors),
         })
     month_rates = {}
     current = "%04d-%02d" % (today.year, today.month)

@@ -21,6 +21,8 @@ from .. import cadence as cadence_mod
 from .. import compat
 from .. import compliance as engine
 from .. import fiscal
+from .. import life
+from ..life import dataset_life_table
 from ..model import cadence_history_table, exemption_table, ledger_table
 
 __all__ = ["DatasetInfo", "org_datasets", "compliance_for", "settings",
@@ -37,6 +39,9 @@ class DatasetInfo:
     created: dt.datetime
     unit: Optional[str]
     interval: Optional[str]
+    state: str = "active"
+    retired: Optional[dt.datetime] = None  # when it was deleted
+    predecessors: tuple[str, ...] = ()  # deleted datasets it continues
 
 
 def settings() -> dict[str, Any]:
@@ -58,13 +63,42 @@ def settings() -> dict[str, Any]:
 _CADENCE_KEYS = ("update_frequency_unit", "update_frequency_interval")
 
 
+def counted_condition(p: Any, fiscal_year: Optional[int] = None) -> Any:
+    """SQL: the dataset counts for the organization (in ``fiscal_year``).
+
+    Active datasets; drafts that were once active (hiding erases nothing);
+    deleted ones that were active in the year (all years without one); never
+    a deleted dataset that a re-created one continues."""
+    lf = dataset_life_table
+    was_active = sa.exists().where(lf.c.package_id == p.c.id,
+                                   lf.c.first_active.isnot(None))
+    deleted = p.c.state == "deleted"
+    if fiscal_year is not None:
+        start = dt.datetime.combine(fiscal.fiscal_year_bounds(fiscal_year)[0],
+                                    dt.time()) - dt.timedelta(hours=7)
+        was_active = sa.exists().where(
+            lf.c.package_id == p.c.id, lf.c.first_active.isnot(None),
+            sa.or_(~deleted, lf.c.retired_at.is_(None), lf.c.retired_at >= start))
+    continued = sa.exists().where(lf.c.predecessor_id == p.c.id)
+    return sa.and_(p.c.type == "dataset", ~continued, sa.or_(
+        p.c.state == "active", sa.and_(p.c.state.in_(["draft", "deleted"]), was_active)))
+
+
 def org_datasets(org_id: Optional[str] = None, include_private: bool = True,
-                 ids: Optional[Iterable[str]] = None) -> list[DatasetInfo]:
+                 ids: Optional[Iterable[str]] = None,
+                 fiscal_year: Optional[int] = None) -> list[DatasetInfo]:
     """Active datasets of one organization (or the given ids), with cadence,
     in title order: one query (the cadence extras are joined, not loaded
-    per dataset)."""
+    per dataset).
+
+    With ``fiscal_year`` (compliance of that year), also the datasets that owe
+    periods in it though they are now draft or deleted (see :mod:`..life`) —
+    for those who may see private data; the public sees active datasets."""
     p = model.package_table
-    conds = [p.c.state == "active", p.c.type == "dataset"]
+    if fiscal_year is not None and include_private:
+        conds = [counted_condition(p, fiscal_year)]
+    else:
+        conds = [p.c.state == "active", p.c.type == "dataset"]
     if org_id is not None:
         conds.append(p.c.owner_org == org_id)
     if ids is not None:
@@ -72,11 +106,27 @@ def org_datasets(org_id: Optional[str] = None, include_private: bool = True,
     if not include_private:
         conds.append(p.c.private == sa.false())
     q = (sa.select(p.c.id, p.c.name, p.c.title, p.c.owner_org, p.c.private,
-                   p.c.metadata_created, *(compat.extra_column(k) for k in _CADENCE_KEYS))
+                   p.c.metadata_created, *(compat.extra_column(k) for k in _CADENCE_KEYS),
+                   p.c.state)
          .where(*conds).order_by(p.c.title, p.c.name))
-    return [DatasetInfo(r[0], r[1], r[2] or r[1], r[3], bool(r[4]), r[5],
-                        r[6] or None, r[7] or None)
-            for r in model.Session.execute(q)]
+    out = [DatasetInfo(r[0], r[1], r[2] or r[1], r[3], bool(r[4]), r[5],
+                       r[6] or None, r[7] or None, r[8])
+           for r in model.Session.execute(q)]
+    return with_life(out)
+
+
+def with_life(datasets: list[DatasetInfo]) -> list[DatasetInfo]:
+    """Fill in when each dataset was deleted and which deleted ones it continues."""
+    rows = life.lives([d.id for d in datasets])
+    for d in datasets:
+        row = rows.get(d.id)
+        if row is None:
+            continue
+        if d.state == "deleted":
+            d.retired = row.retired_at
+        if row.predecessor_id:
+            d.predecessors = tuple(life.chain(d.id, rows))
+    return datasets
 
 
 def cadence_or_none(unit: Optional[str], interval: Any) -> Optional[cadence_mod.Cadence]:
@@ -141,18 +191,39 @@ def compliance_for(datasets: list[DatasetInfo], fiscal_year: int,
     """Compliance of each dataset over one fiscal year."""
     today = today or fiscal.bangkok_today()
     cfg = settings()
-    ids = [d.id for d in datasets]
-    start, _end = fiscal.fiscal_year_bounds(fiscal_year)
-    # entries a little before the year can satisfy nothing, but entries after
-    # the year can still make September late: load from the start.
-    entries = _entries(ids, dt.datetime.combine(start, dt.time()) - dt.timedelta(days=1))
+    # the previous year is judged too (an entry in September's grace days
+    # counts once): load its entries
+    previous, _end = fiscal.fiscal_year_bounds(fiscal_year - 1)
+    # a re-created dataset continues the history of the deleted one(s)
+    olds = sorted({o for d in datasets for o in d.predecessors})
+    ids = [d.id for d in datasets] + olds
+    entries = _entries(ids, dt.datetime.combine(previous, dt.time()) - dt.timedelta(days=1))
     hist = _histories(datasets)
     exemptions = _exemptions(ids)
+    created_of: dict[str, dt.datetime] = {}
+    if olds:
+        p = model.package_table
+        created_of = dict(model.Session.execute(
+            sa.select(p.c.id, p.c.metadata_created).where(p.c.id.in_(olds))).fetchall())
+        old_hist = _histories([DatasetInfo(o, "", "", None, False, created_of[o], None, None)
+                               for o in olds if o in created_of])
     out = {}
     for d in datasets:
+        mine = entries.get(d.id, [])
+        history = hist[d.id]
+        created = d.created
+        excused = exemptions.get(d.id, [])
+        for old in d.predecessors:
+            if old not in created_of:
+                continue
+            mine = mine + entries.get(old, [])
+            excused = excused + exemptions.get(old, [])
+            # the deleted dataset's cadence up to the new one's creation
+            history = [h for h in old_hist.get(old, []) if h[0] < created] + history
+            created = min(created, created_of[old])
         out[d.id] = engine.evaluate_fiscal_year(
-            entries.get(d.id, []), hist[d.id], fiscal_year, today=today,
-            created=fiscal.local_date(d.created), exemptions=exemptions.get(d.id, []),
+            mine, history, fiscal_year, today=today,
+            created=fiscal.local_date(created), retired=d.retired, exemptions=excused,
             grace_days=cfg["grace_days"], count_corrections=cfg["count_corrections"],
             count_late_as_on_time=cfg["count_late_as_on_time"])
     return out

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import ckan.model as model
 import ckan.plugins.toolkit as tk
 
+from ..life import dataset_life_table
 from ..model import (cadence_history_table, evidence_table, exemption_log_table,
                      exemption_table, ledger_table, reminder_table)
 
@@ -38,8 +39,10 @@ def dataset_purge(up: Callable[..., Any], context: dict[str, Any],
         model.Session.execute(exemption_log_table.delete().where(
             exemption_log_table.c.exemption_id.in_(exemptions)))
         for table in (exemption_table, ledger_table, cadence_history_table,
-                      reminder_table, evidence_table):
+                      reminder_table, evidence_table, dataset_life_table):
             model.Session.execute(table.delete().where(table.c.package_id == pid))
+        model.Session.execute(dataset_life_table.update().where(
+            dataset_life_table.c.predecessor_id == pid).values(predecessor_id=None))
         result = up(context, data_dict)  # commits ours with CKAN's
     except Exception:
         model.Session.rollback()

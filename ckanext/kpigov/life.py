@@ -1,0 +1,116 @@
+"""When each dataset was active: what a year's compliance and KPI include.
+
+A dataset owes its periods from the first time it is active until it is
+deleted, whatever a publisher does in between: a draft or private dataset
+still owes (hiding it erases nothing), a deleted one owes the period it was
+deleted in, and a dataset created again under a deleted dataset's name (CKAN
+renames the deleted one to its id), or with a deleted dataset's link
+resources, in the same organization, continues that dataset's history
+(``predecessor_id``; evaluators see the link on the Compliance tab).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+import sqlalchemy as sa
+
+import ckan.model as model
+from ckan.model.meta import metadata
+
+__all__ = ["dataset_life_table", "record", "lives", "chain"]
+
+dataset_life_table = sa.Table(
+    "kpigov_dataset_life", metadata,
+    sa.Column("package_id", sa.UnicodeText, primary_key=True),
+    sa.Column("name", sa.UnicodeText),  # the name it had while not deleted
+    sa.Column("owner_org", sa.UnicodeText),
+    sa.Column("first_active", sa.DateTime),  # None: never active (a form draft)
+    sa.Column("retired_at", sa.DateTime),  # when it was deleted
+    sa.Column("predecessor_id", sa.UnicodeText),
+    sa.Column("linked_by", sa.UnicodeText),  # 'name' or 'resources'
+    extend_existing=True,
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.utcnow()
+
+
+def record(package_id: str, created: bool = False) -> None:
+    """Note the dataset's state after a create, update or delete (in the
+    transaction of the change)."""
+    t = dataset_life_table
+    pkg = model.Session.get(model.Package, package_id)
+    if pkg is None or pkg.type != "dataset":
+        return
+    row = model.Session.execute(sa.select(t).where(t.c.package_id == package_id)).first()
+    values: dict[str, Any] = {"owner_org": pkg.owner_org}
+    if pkg.state == "deleted":
+        values["retired_at"] = (row.retired_at if row is not None and row.retired_at
+                                else _now())
+    else:
+        values["name"] = pkg.name
+        values["retired_at"] = None
+        if pkg.state == "active" and (row is None or row.first_active is None):
+            values["first_active"] = _now()
+    if row is None:
+        model.Session.execute(t.insert().values(package_id=package_id, **values))
+    else:
+        model.Session.execute(t.update().where(t.c.package_id == package_id)
+                              .values(**values))
+    if pkg.state == "active" and (row is None or row.first_active is None) \
+            and (row is None or row.predecessor_id is None):
+        _link(pkg)
+
+
+def _link(pkg: model.Package) -> None:
+    """Link a new dataset to the deleted one it replaces, if any."""
+    t = dataset_life_table
+    if not pkg.owner_org:
+        return
+    taken = sa.select(t.c.predecessor_id).where(t.c.predecessor_id.isnot(None))
+    base = [t.c.owner_org == pkg.owner_org, t.c.package_id != pkg.id,
+            t.c.retired_at.isnot(None), t.c.first_active.isnot(None),
+            t.c.package_id.notin_(taken)]
+    found = model.Session.execute(
+        sa.select(t.c.package_id).where(t.c.name == pkg.name, *base)
+        .order_by(t.c.retired_at.desc()).limit(1)).scalar()
+    how = "name"
+    if found is None:
+        urls = [r.url.strip() for r in pkg.resources
+                if r.url and r.url_type != "upload" and r.url.strip()]
+        if urls:
+            r = model.resource_table
+            found = model.Session.execute(
+                sa.select(t.c.package_id).join(r, r.c.package_id == t.c.package_id)
+                .where(sa.func.btrim(r.c.url).in_(urls), *base)
+                .order_by(t.c.retired_at.desc()).limit(1)).scalar()
+            how = "resources"
+    if found is not None:
+        model.Session.execute(t.update().where(t.c.package_id == pkg.id)
+                              .values(predecessor_id=found, linked_by=how))
+
+
+def lives(ids: list[str]) -> dict[str, Any]:
+    """The life rows of ``ids``."""
+    if not ids:
+        return {}
+    t = dataset_life_table
+    return {r.package_id: r for r in model.Session.execute(
+        sa.select(t).where(t.c.package_id.in_(ids)))}
+
+
+def chain(package_id: str, rows: Optional[dict[str, Any]] = None) -> list[str]:
+    """The deleted datasets whose history ``package_id`` continues, newest first."""
+    t = dataset_life_table
+    out: list[str] = []
+    current = package_id
+    while len(out) < 50:
+        row = (rows or {}).get(current) or model.Session.execute(
+            sa.select(t).where(t.c.package_id == current)).first()
+        if row is None or not row.predecessor_id or row.predecessor_id in out:
+            break
+        out.append(row.predecessor_id)
+        current = row.predecessor_id
+    return out

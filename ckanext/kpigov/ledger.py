@@ -10,6 +10,7 @@ kept on the resource, so each change is declared afresh.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 from typing import Any, Iterator, Optional
 
@@ -161,7 +162,7 @@ def record_cadence(pkg_dict: dict[str, Any]) -> bool:
         return False
     model.Session.execute(t.insert().values(
         id=model.types.make_uuid(), package_id=pkg_dict["id"],
-        user_id=current_user_id(), changed=sa.func.timezone("UTC", sa.func.now()),
+        user_id=current_user_id(), changed=datetime.datetime.utcnow(),
         unit_from=last[0] if last else None,
         interval_from=last[1] if last else None,
         unit_to=unit, interval_to=interval))

@@ -37,29 +37,31 @@ def _now() -> dt.datetime:
     return dt.datetime.utcnow()
 
 
-def record(package_id: str, created: bool = False) -> None:
+def record(package_id: str, deleting: bool = False) -> None:
     """Note the dataset's state after a create, update or delete (in the
-    transaction of the change)."""
+    transaction of the change; CKAN calls the delete hook before it sets the
+    state, hence ``deleting``)."""
     t = dataset_life_table
     pkg = model.Session.get(model.Package, package_id)
     if pkg is None or pkg.type != "dataset":
         return
     row = model.Session.execute(sa.select(t).where(t.c.package_id == package_id)).first()
     values: dict[str, Any] = {"owner_org": pkg.owner_org}
-    if pkg.state == "deleted":
+    state = "deleted" if deleting else pkg.state
+    if state == "deleted":
         values["retired_at"] = (row.retired_at if row is not None and row.retired_at
                                 else _now())
     else:
         values["name"] = pkg.name
         values["retired_at"] = None
-        if pkg.state == "active" and (row is None or row.first_active is None):
+        if state == "active" and (row is None or row.first_active is None):
             values["first_active"] = _now()
     if row is None:
         model.Session.execute(t.insert().values(package_id=package_id, **values))
     else:
         model.Session.execute(t.update().where(t.c.package_id == package_id)
                               .values(**values))
-    if pkg.state == "active" and (row is None or row.first_active is None) \
+    if state == "active" and (row is None or row.first_active is None) \
             and (row is None or row.predecessor_id is None):
         _link(pkg)
 

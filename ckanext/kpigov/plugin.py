@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ckan.model as model
 import ckan.plugins as p
 import ckan.plugins.toolkit as tk
 from ckan.lib.plugins import DefaultTranslation
@@ -66,7 +67,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     # IPackageController
     def after_dataset_create(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         ledger.record_cadence(pkg_dict)
-        life.record(pkg_dict["id"], created=True)
+        life.record(pkg_dict["id"])
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         ledger.record_cadence(pkg_dict)
@@ -74,7 +75,9 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
 
     def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         if pkg_dict.get("id"):
-            life.record(pkg_dict["id"])
+            pkg = model.Package.get(pkg_dict["id"])
+            if pkg is not None:
+                life.record(pkg.id, deleting=True)
 
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         # personal data never reaches the index (fields, stored dicts, text)

@@ -192,4 +192,10 @@ TH = {
         "สรุป: หลักฐานของชุดข้อมูลส่วนตัวและสิ่งที่ต้องดำเนินการต่อ แสดงเฉพาะสมาชิกของหน่วยงานและผู้ประเมิน",
     "Unknown rubric": "ไม่รู้จักเกณฑ์การประเมินนี้",
     "Must be yes or no": "ต้องเป็น ใช่ หรือ ไม่ใช่",
+    "A draft still owes the periods of the year": "ชุดข้อมูลฉบับร่างยังต้องปรับปรุงตามรอบของปีนี้",
+    "Draft": "ฉบับร่าง",
+    "Owes the periods until it was deleted": "ต้องปรับปรุงตามรอบจนถึงวันที่ถูกลบ",
+    "Continues the history of a deleted dataset with the same name or resources":
+        "ต่อประวัติของชุดข้อมูลที่ถูกลบซึ่งมีชื่อหรือทรัพยากรเดียวกัน",
+    "Continues a deleted dataset": "ต่อจากชุดข้อมูลที่ถูกลบ",
 }

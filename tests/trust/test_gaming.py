@@ -238,3 +238,17 @@ def test_one_upload_in_the_grace_days_counts_once(agency):
         assert sept["status"] == "on_time"
         assert octo["status"] == "missed"
         assert len(sept["ledger_entries"] + octo["ledger_entries"]) == 1
+
+
+def test_the_compliance_tab_marks_draft_and_deleted_datasets(agency, app):
+    editor, org = agency["editor"], agency["org"]
+    with freeze_time(bkk(2026, 3, 20, 12)):
+        call("package_patch", editor, id="lagging", state="draft")
+        call("package_delete", editor, id="control")
+    token = factories.APIToken(user=editor["name"])["token"]
+    page = app.get(f"/en/organization/{org['name']}/compliance?fy=2569",
+                   headers={"Authorization": token})
+    assert page.status_code == 200
+    assert ">Draft<" in page.body and ">Deleted<" in page.body
+    public = app.get(f"/en/organization/{org['name']}/compliance?fy=2569")
+    assert "/dataset/lagging" not in public.body and "/dataset/control" not in public.body

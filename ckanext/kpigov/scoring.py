@@ -307,7 +307,9 @@ def _dataset_facts(row: Any, extras: Mapping[str, Any], tags: int,
               for r in resources)
     return {
         "id": row.id, "name": row.name, "title": row.title or row.name,
-        "private": bool(row.private), "owner_org": row.owner_org,
+        # a draft or deleted dataset is not public: summaries never show it
+        "private": bool(row.private) or row.state != "active",
+        "owner_org": row.owner_org,
         "has_owner": bool(completeness.stakeholder(pkg, "owner")),
         "has_steward": bool(completeness.stakeholder(pkg, "steward")),
         "completeness": meta["share"], "missing": meta["missing"],

@@ -252,3 +252,14 @@ def test_the_compliance_tab_marks_draft_and_deleted_datasets(agency, app):
     assert ">Draft<" in page.body and ">Deleted<" in page.body
     public = app.get(f"/en/organization/{org['name']}/compliance?fy=2569")
     assert "/dataset/lagging" not in public.body and "/dataset/control" not in public.body
+
+
+@pytest.mark.ckan_config("ckanext.kpigov.public_kpi_summary", True)
+def test_the_public_summary_never_names_draft_or_deleted_datasets(agency):
+    editor, org = agency["editor"], agency["org"]
+    call("package_patch", editor, id="lagging", state="draft")
+    call("package_delete", editor, id="control")
+    import json
+    summary = json.dumps(call("kpigov_org_score", None, id=org["id"], fiscal_year=2569))
+    assert "lagging" not in summary and "control" not in summary
+    assert agency["lagging"]["id"] not in summary and agency["control"]["id"] not in summary

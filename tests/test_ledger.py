@@ -108,8 +108,24 @@ def test_failed_update_leaves_no_ledger_entry():
 
 def test_deleted_resource_records_nothing():
     ds = factories.Dataset(resources=[{"url": "http://x/a.csv"}])
+    # made in an earlier period: deleting it changes nothing
+    model.Session.execute(ledger_table.update().where(
+        ledger_table.c.package_id == ds["id"]).values(created=sa.text(
+            "created - interval '100 days'")))
+    model.Session.commit()
     helpers.call_action("resource_delete", id=ds["resources"][0]["id"])
     assert len(entries(ds["id"])) == 1
+
+
+def test_resource_deleted_in_its_period_is_withdrawn():
+    # (issue 15) a resource created and deleted in the same period: its
+    # entry is kept but withdrawn, with the deletion's own entry
+    ds = factories.Dataset(resources=[{"url": "http://x/a.csv"}])
+    helpers.call_action("resource_delete", id=ds["resources"][0]["id"])
+    rows = entries(ds["id"])
+    assert [(r["kind"], r["nature"], r["withdrawn"] is not None) for r in rows] == [
+        ("resource_create", "new_data", True), ("resource_delete", "metadata", False)]
+    assert rows[1]["detail"]["withdrawn"] == [rows[0]["id"]]
 
 
 def test_cadence_changes_are_logged():

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import logging
+import secrets
 from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import attributes
@@ -20,13 +23,15 @@ from sqlalchemy.orm import attributes
 import ckan.model as model
 import ckan.plugins as p
 
-from .model import NATURES, record_update
+from .model import NATURES, ledger_table, record_update
 
 log = logging.getLogger(__name__)
 
 NATURE_FIELD = "kpigov_update_nature"
 
 __all__ = ["install", "current_user_id", "request_source", "record_cadence",
+           "note_upload", "normalize_url", "hash_stream", "seen_keys",
+           "hash_stored_uploads",
            "dataset_field", "index_fields", "label_facets", "freshness_labels"]
 
 
@@ -59,11 +64,135 @@ def _changed(obj: Any, attr: str) -> bool:
 
 
 def _take_nature(res: model.Resource, default: str) -> str:
-    extras = dict(res.extras or {})
-    declared = extras.pop(NATURE_FIELD, None)
-    if declared is not None:
-        res.extras = extras  # transient: declared per change, never stored
+    declared = _pop_extra(res, NATURE_FIELD)
     return declared if declared in NATURES else default
+
+
+def _pop_extra(res: model.Resource, key: str) -> Any:
+    extras = dict(res.extras or {})
+    if key not in extras:
+        return None
+    value = extras.pop(key)
+    res.extras = extras  # transient: never stored on the resource
+    return value
+
+
+# --- what a resource holds: its content key ---------------------------------
+#
+# An upload is its file's sha256; a link its normalised URL. A change is new
+# data only when the dataset's ledger has never seen that key (a re-upload
+# of the same bytes, a cosmetic URL edit or a re-sent resource is not).
+
+TOKEN_FIELD = "kpigov_upload_token"
+_UPLOADS = "kpigov_uploads"
+_CHUNK = 1 << 20
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
+
+
+def hash_stream(stream: Any) -> tuple[str, int]:
+    """sha256 and size of a file object, read from its start and rewound
+    to where it was (CKAN's uploader still reads it after us)."""
+    try:
+        pos = stream.tell()
+    except (OSError, AttributeError):
+        pos = 0
+    digest, size = hashlib.sha256(), 0
+    try:
+        stream.seek(0)
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            digest.update(chunk)
+            size += len(chunk)
+    finally:
+        stream.seek(pos)
+    return digest.hexdigest(), size
+
+
+def hash_file(path: str) -> tuple[str, int]:
+    with open(path, "rb") as f:
+        return hash_stream(f)
+
+
+def note_upload(resource: dict[str, Any]) -> None:
+    """Hash the file in ``resource["upload"]`` (if any) and leave a token the
+    flush listener redeems. Called from IUploader and IResourceController
+    before CKAN's uploader takes the stream; a token sent by a client is
+    never in the session's table, so it is worthless."""
+    from ckan.lib.uploader import ALLOWED_UPLOAD_TYPES
+    upload = resource.get("upload")
+    uploads = model.Session.info.setdefault(_UPLOADS, {})
+    if resource.get(TOKEN_FIELD) in uploads:
+        return  # already hashed on this path
+    resource.pop(TOKEN_FIELD, None)
+    if not isinstance(upload, ALLOWED_UPLOAD_TYPES) or not getattr(
+            upload, "filename", None):
+        return
+    stream = getattr(upload, "stream", None) or getattr(upload, "file", None)
+    if stream is None:
+        return
+    try:
+        sha, size = hash_stream(stream)
+    except (OSError, ValueError):  # pragma: no cover - unreadable stream
+        log.warning("kpigov: could not hash the upload %r", upload.filename)
+        return
+    token = secrets.token_hex(16)
+    uploads[token] = (sha, size)
+    resource[TOKEN_FIELD] = token
+
+
+def _take_upload(res: model.Resource) -> Optional[tuple[str, int]]:
+    token = _pop_extra(res, TOKEN_FIELD)
+    if not token:
+        return None
+    return model.Session.info.get(_UPLOADS, {}).pop(str(token), None)
+
+
+def normalize_url(url: Optional[str]) -> str:
+    """A URL as the ledger compares it: no fragment, no empty query, scheme
+    and host in lower case, no default port. Not a URL: stripped text."""
+    text = (url or "").strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    if not parts.scheme or not parts.netloc:
+        return text
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = "[%s]" % host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = "%s:%d" % (host, port)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = "%s@%s" % (userinfo, host) if userinfo else host
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def _is_link(res: model.Resource) -> bool:
+    return res.url_type in (None, "") and bool((res.url or "").strip())
+
+
+def seen_keys(package_id: str, connection: Any = None) -> tuple[set[str], set[str]]:
+    """(hashes, normalised link URLs) of every entry of the dataset, withdrawn
+    ones included."""
+    t = ledger_table
+    target = connection if connection is not None else model.Session
+    hashes, urls = set(), set()
+    for sha, kind, url, key in target.execute(sa.select(
+            t.c.sha256, t.c.kind, t.c.detail["url"].astext,
+            t.c.detail["url_key"].astext).where(t.c.package_id == package_id)):
+        if sha:
+            hashes.add(sha)
+        if key:
+            urls.add(key)
+        elif kind in ("resource_create", "url_change", "backfill") and url:
+            urls.add(normalize_url(url))
+    return hashes, urls
 
 
 def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
@@ -71,28 +200,84 @@ def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
         return
     pending: list[dict[str, Any]] = []
     for obj in list(session.new):
-        if isinstance(obj, model.Resource) and obj.state in (None, "active"):
-            kind = "upload" if obj.url_type == "upload" else "resource_create"
-            pending.append({"res": obj, "kind": kind,
-                            "nature": _take_nature(obj, "new_data")})
+        if isinstance(obj, model.Resource):
+            nature = _take_nature(obj, "new_data")
+            upload = _take_upload(obj)
+            if obj.state not in (None, "active"):
+                continue
+            if upload is not None:
+                pending.append({"res": obj, "kind": "upload", "nature": nature,
+                                "sha256": upload[0], "size": upload[1]})
+            elif _is_link(obj):
+                pending.append({"res": obj, "kind": "resource_create",
+                                "nature": nature, "url_key": normalize_url(obj.url)})
+            # an upload resource without a file sent (a re-sent resource),
+            # an empty URL, a DataStore table before its rows: no data yet
     for obj in list(session.dirty):
         if not isinstance(obj, model.Resource) or obj in session.new:
             continue
+        nature = _take_nature(obj, "new_data")
+        upload = _take_upload(obj)
         if obj.state != "active":
-            _take_nature(obj, "metadata")
+            if obj.state == "deleted" and _changed(obj, "state"):
+                pending.append({"res": obj, "kind": "resource_delete"})
             continue
-        url_changed = _changed(obj, "url")
-        is_upload = obj.url_type == "upload" and (
-            url_changed or _changed(obj, "last_modified"))
-        if is_upload or url_changed:
-            pending.append({"res": obj,
-                            "kind": "upload" if is_upload else "url_change",
-                            "nature": _take_nature(obj, "new_data")})
-        else:
-            # a declared nature on a metadata-only edit is dropped, too
-            _take_nature(obj, "metadata")
+        if upload is not None:
+            pending.append({"res": obj, "kind": "upload", "nature": nature,
+                            "sha256": upload[0], "size": upload[1]})
+        elif _is_link(obj) and (_changed(obj, "url") or _changed(obj, "url_type")):
+            old = attributes.get_history(obj, "url").deleted
+            key = normalize_url(obj.url)
+            if not old or normalize_url(old[0]) != key or _changed(obj, "url_type"):
+                pending.append({"res": obj, "kind": "url_change", "nature": nature,
+                                "url_key": key})
+        # anything else (last_modified, description, an upload's file name
+        # without a file, ...) is metadata: no entry
     if pending:
         session.info.setdefault("kpigov_pending", []).extend(pending)
+
+
+def _period_now(package_id: str, conn: Any) -> tuple[datetime.date, datetime.date]:
+    """The dataset's current period (its cadence; a calendar month when it
+    has no fixed cadence), Bangkok dates."""
+    from . import cadence as cadence_mod
+    from . import compat, fiscal
+    today = fiscal.bangkok_today()
+    pt = model.package_table
+    row = conn.execute(sa.select(*(compat.extra_column(k) for k in (
+        "update_frequency_unit", "update_frequency_interval"))).select_from(pt)
+        .where(pt.c.id == package_id)).first()
+    try:
+        cad = cadence_mod.parse_cadence(row[0], row[1]) if row and row[0] else None
+        if cad is not None:
+            period = cadence_mod.period_containing(cad, today)
+            return period.start, period.end
+    except ValueError:
+        pass
+    return fiscal.month_bounds(today.year, today.month)
+
+
+def _withdraw(res: model.Resource, package_id: str, kept: set[str], conn: Any,
+              user_id: Optional[str], source: str) -> None:
+    """A resource deleted in the period its entries were made in: those
+    entries no longer count (kept for audit, with the deletion's entry)."""
+    from . import fiscal
+    t = ledger_table
+    start, end = _period_now(package_id, conn)
+    rows = conn.execute(sa.select(t.c.id, t.c.created, t.c.sha256,
+                                  t.c.detail["url_key"].astext).where(
+        t.c.resource_id == res.id, t.c.withdrawn.is_(None),
+        t.c.nature.in_(("new_data", "correction")))).fetchall()
+    ids = [r[0] for r in rows if start <= fiscal.local_date(r[1]) <= end]
+    if not ids or any(r[2] in kept or r[3] in kept for r in rows):
+        # nothing this period, or its content lives on in another resource
+        # written in the same change (package_update re-sending resources)
+        return
+    now = datetime.datetime.utcnow()
+    conn.execute(t.update().where(t.c.id.in_(ids)).values(withdrawn=now))
+    record_update(package_id, "resource_delete", "metadata", resource_id=res.id,
+                  user_id=user_id, source=source, created=now,
+                  detail={"withdrawn": ids}, connection=conn)
 
 
 def _after_flush(session: Any, flush_context: Any) -> None:
@@ -104,19 +289,71 @@ def _after_flush(session: Any, flush_context: Any) -> None:
     user_id = current_user_id()
     source = request_source()
     conn = session.connection()
+    seen: dict[str, tuple[set[str], set[str]]] = {}
+    written: dict[str, set[str]] = {}
+    deletes = []
     for item in pending:
         res = item["res"]
         package_id = res.package_id or (res.package.id if res.package else None)
         if not package_id or not res.id:
             continue
+        if item["kind"] == "resource_delete":
+            deletes.append((res, package_id))
+            continue
+        if package_id not in seen:
+            seen[package_id] = seen_keys(package_id, conn)
+        hashes, urls = seen[package_id]
+        sha, key = item.get("sha256"), item.get("url_key")
+        written.setdefault(package_id, set()).add(sha or key)
+        if (sha and sha in hashes) or (key and key in urls):
+            continue  # content the dataset already had: not an update
+        detail = {"url": (res.url or "")[:500], "format": res.format or ""}
+        if key:
+            detail["url_key"] = key[:500]
+            urls.add(key)
+        if sha:
+            hashes.add(sha)
         record_update(package_id, item["kind"], item["nature"],
                       resource_id=res.id, user_id=user_id, source=source,
-                      detail={"url": (res.url or "")[:500],
-                              "format": res.format or ""}, connection=conn)
+                      sha256=sha, size=item.get("size"),
+                      detail=detail, connection=conn)
+    for res, package_id in deletes:
+        _withdraw(res, package_id, written.get(package_id, set()), conn,
+                  user_id, source)
 
 
 def _after_rollback(session: Any, *args: Any) -> None:
     session.info.pop("kpigov_pending", None)
+
+
+def hash_stored_uploads(connection: Any, storage_path: Optional[str]) -> int:
+    """Give the latest upload entry of each resource the hash and size of the
+    file in storage (entries made before hashes were recorded). Returns how
+    many entries were hashed."""
+    import os
+    if not storage_path:
+        return 0
+    # the columns as of the migration that adds the hashes (not the model's)
+    t = sa.table("kpigov_ledger", sa.column("id"), sa.column("resource_id"),
+                 sa.column("kind"), sa.column("created"), sa.column("sha256"),
+                 sa.column("size"))
+    latest = sa.select(t.c.resource_id, sa.func.max(t.c.created).label("at")).where(
+        t.c.kind == "upload", t.c.resource_id.isnot(None)).group_by(
+        t.c.resource_id).subquery()
+    rows = connection.execute(sa.select(t.c.id, t.c.resource_id).join(
+        latest, sa.and_(latest.c.resource_id == t.c.resource_id,
+                        latest.c.at == t.c.created)).where(
+        t.c.kind == "upload", t.c.sha256.is_(None))).fetchall()
+    done = 0
+    for entry_id, rid in rows:
+        path = os.path.join(storage_path, "resources", rid[0:3], rid[3:6], rid[6:])
+        if not os.path.isfile(path):
+            continue
+        sha, size = hash_file(path)
+        connection.execute(t.update().where(t.c.id == entry_id).values(
+            sha256=sha, size=size))
+        done += 1
+    return done
 
 
 def install() -> None:

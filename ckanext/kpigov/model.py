@@ -20,7 +20,7 @@ __all__ = ["ledger_table", "cadence_history_table", "record_update",
 
 NATURES = ("new_data", "correction", "metadata")
 KINDS = ("resource_create", "upload", "url_change", "datastore_upsert",
-         "backfill", "demo")
+         "backfill", "demo", "resource_delete")
 
 
 def _uuid() -> str:
@@ -41,6 +41,13 @@ ledger_table = sa.Table(
     sa.Column("nature", sa.UnicodeText, nullable=False),
     sa.Column("source", sa.UnicodeText, nullable=False, server_default="api"),
     sa.Column("detail", JSONB, nullable=False, server_default="{}"),
+    # the content written: sha256 of the uploaded file or of the DataStore
+    # records, and its size in bytes (NULL for links and older entries)
+    sa.Column("sha256", sa.UnicodeText),
+    sa.Column("size", sa.BigInteger),
+    # set when the resource was deleted in the period of the entry: the
+    # entry stays for audit but no longer counts
+    sa.Column("withdrawn", sa.DateTime),
     extend_existing=True,
 )
 
@@ -218,6 +225,7 @@ def record_update(package_id: str, kind: str, nature: str, *,
                   user_id: Optional[str] = None, source: str = "api",
                   created: Optional[datetime.datetime] = None,
                   detail: Optional[dict[str, Any]] = None,
+                  sha256: Optional[str] = None, size: Optional[int] = None,
                   connection: Any = None) -> str:
     """Add a ledger entry in the current transaction and return its id.
 
@@ -233,5 +241,6 @@ def record_update(package_id: str, kind: str, nature: str, *,
     target.execute(ledger_table.insert().values(
         id=entry_id, package_id=package_id, resource_id=resource_id,
         user_id=user_id, kind=kind, nature=nature, source=source,
-        created=created or datetime.datetime.utcnow(), detail=detail or {}))
+        created=created or datetime.datetime.utcnow(), detail=detail or {},
+        sha256=sha256, size=size))
     return entry_id

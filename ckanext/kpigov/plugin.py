@@ -27,6 +27,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     p.implements(p.IFacets, inherit=True)
     p.implements(p.IResourceController, inherit=True)
     p.implements(p.IMiddleware, inherit=True)
+    p.implements(p.IUploader, inherit=True)
 
     # IConfigurer
     def update_config(self, config: Any) -> None:
@@ -105,9 +106,22 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
 
     # IResourceController: record the file's columns, prefill an empty
     # data dictionary from the header (and the DataStore's own dictionary)
+    # and hash the file for the ledger (stream rewound for CKAN)
     def before_resource_create(self, context: Any, resource: dict[str, Any]) -> None:
+        ledger.note_upload(resource)
         dictionary.prefill(resource, resource.get("upload"))
 
     def before_resource_update(self, context: Any, current: dict[str, Any],
                                resource: dict[str, Any]) -> None:
+        ledger.note_upload(resource)
         dictionary.prefill(resource, resource.get("upload"))
+
+    # IUploader: never an uploader itself (returns None, so CKAN's or another
+    # plugin's uploader stores the file); it only hashes the file first, on
+    # every path that uploads (package_update with files included)
+    def get_resource_uploader(self, data_dict: dict[str, Any]) -> Any:
+        ledger.note_upload(data_dict)
+        return None
+
+    def get_uploader(self, upload_to: str, old_filename: Any = None) -> Any:
+        return None

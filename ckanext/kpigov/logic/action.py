@@ -288,6 +288,12 @@ def _org_compliance(org: model.Group, datasets: list[data.DatasetInfo], fy: int,
 def kpigov_ledger_list(context: dict[str, Any], data_dict: dict[str, Any]):
     """The data updates recorded for a dataset, newest first.
 
+    Each entry carries the sha256 and size of the content written (uploads
+    and DataStore records; ``null`` for links and entries made before
+    hashes were recorded), ``withdrawn`` (when its resource was deleted
+    within the entry's period; such an entry no longer counts) and
+    ``counts`` (it is new data that counts for compliance).
+
     Who made each change is shown to members of the organization and to
     evaluators only.
 
@@ -328,7 +334,11 @@ def kpigov_ledger_list(context: dict[str, Any], data_dict: dict[str, Any]):
     for r in rows:
         item = {"id": r.id, "resource_id": r.resource_id,
                 "created": r.created.isoformat(), "kind": r.kind,
-                "nature": r.nature, "source": r.source}
+                "nature": r.nature, "source": r.source,
+                # what was written: evaluators compare it across entries
+                "sha256": r.sha256, "size": r.size,
+                "withdrawn": r.withdrawn.isoformat() if r.withdrawn else None,
+                "counts": r.nature == "new_data" and r.withdrawn is None}
         if show_users:
             item["user"] = names.get(r.user_id)
         results.append(item)

@@ -164,7 +164,9 @@ def _entries(ids: list[str], since: Optional[dt.datetime] = None
         return {}
     q = sa.select(ledger_table.c.package_id, ledger_table.c.id,
                   ledger_table.c.created, ledger_table.c.nature).where(
-        ledger_table.c.package_id.in_(ids))
+        ledger_table.c.package_id.in_(ids),
+        # an entry of a resource deleted within its period never counts
+        ledger_table.c.withdrawn.is_(None))
     if since is not None:
         q = q.where(ledger_table.c.created >= since)
     out: dict[str, list[engine.LedgerEntry]] = defaultdict(list)
@@ -236,7 +238,8 @@ def last_updates(ids: list[str]) -> dict[str, dt.datetime]:
     rows = model.Session.execute(
         sa.select(ledger_table.c.package_id, sa.func.max(ledger_table.c.created))
         .where(ledger_table.c.package_id.in_(ids),
-               ledger_table.c.nature == "new_data")
+               ledger_table.c.nature == "new_data",
+               ledger_table.c.withdrawn.is_(None))
         .group_by(ledger_table.c.package_id)).fetchall()
     return {pid: when for pid, when in rows}
 

@@ -70,12 +70,13 @@ def site():
     editor, member = factories.UserWithToken(), factories.UserWithToken()
     outsider = factories.UserWithToken()
     evaluator = factories.UserWithToken(name="evaluator")
+    admin = factories.Sysadmin()
     org = factories.Organization(name="pathumwan", users=[
         {"name": editor["name"], "capacity": "editor"},
         {"name": member["name"], "capacity": "member"}])
     target = dataset(org, "elderly", created=dt.datetime(2023, 9, 1), target=CLOSED)
     return dict(org=org, target=target, editor=editor, member=member,
-                outsider=outsider, evaluator=evaluator)
+                outsider=outsider, evaluator=evaluator, admin=admin)
 
 
 def score(user, fy, **kw):
@@ -157,7 +158,7 @@ def test_exemption_decision_refused_once_the_year_is_closed(site):
 
 @freeze_time(AFTER_CLOSE)
 def test_closed_year_governance_is_read_only_for_publishers(site):
-    ed, ev = site["editor"], site["evaluator"]
+    ed = site["editor"]
     before = score(ed, CLOSED)
     assert not checks_of(before)["governance_team"]["met"]
     doc = "http://example.org/order.pdf"
@@ -171,10 +172,12 @@ def test_closed_year_governance_is_read_only_for_publishers(site):
     after = score(ed, CLOSED)
     assert steps_of(after) == steps_of(before)
     assert after["performance"] == before["performance"]
-    # evaluators still may (the record keeps who did it)
-    rec = call("kpigov_governance_create", ev, owner_org="pathumwan", fiscal_year=CLOSED,
-               kind="team", document_url=doc)
-    assert rec["created_by"] == "evaluator"
+    # sysadmins (and evaluators who may edit the organization) still may; the
+    # record keeps who did it
+    admin = site["admin"]
+    rec = call("kpigov_governance_create", admin, owner_org="pathumwan",
+               fiscal_year=CLOSED, kind="team", document_url=doc)
+    assert rec["created_by"] == admin["name"]
     with pytest.raises(logic.ValidationError):
         call("kpigov_governance_update", ed, owner_org="pathumwan", fiscal_year=CLOSED,
              kind="team", document_url="http://example.org/other.pdf")
@@ -230,8 +233,8 @@ def test_closed_year_evidence_is_read_only_for_publishers(site):
     with pytest.raises(logic.ValidationError) as err:
         call("kpigov_evidence_update", ed, id=ok["id"], date="2026-09-01")
     assert "date" in err.value.error_dict
-    # a closed-year record (recorded by an evaluator) cannot be changed or deleted
-    old = call("kpigov_evidence_create", ev, package_id=pkg, evidence_type="usage",
+    # a closed-year record (recorded by a sysadmin) cannot be changed or deleted
+    old = call("kpigov_evidence_create", site["admin"], package_id=pkg, evidence_type="usage",
                kind="operations", description="ใช้วางแผน", date="2026-09-01")
     call("kpigov_verify", ev, object_type="evidence", id=old["id"], decision="verified")
     for action, extra in (("kpigov_evidence_update", {"description": "แก้"}),

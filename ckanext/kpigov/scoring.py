@@ -675,7 +675,8 @@ def score_facts(r: rubric_mod.Rubric, facts: Mapping[str, Any],
                       "share": step.share, "part": step.part,
                       "requires_verification": step.requires_verification,
                       "computed_met": run["met"], "progress": run["progress"],
-                      "verification": dict(dec) if dec else None, "met": met, "checks": run["checks"]})
+                      "verification": dict(dec) if dec else None, "met": met,
+                      "checks": run["checks"]})
     score = rubric_mod.evaluate(r, results, weight)
     index = {d["id"]: d for d in facts.get("datasets") or []}
     refs = {}

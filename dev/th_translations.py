@@ -4,6 +4,22 @@ Kept as data so that re-extraction never loses them; CKAN's own Thai
 catalogue already covers generic words (Save, Edit, Name ...) left out here.
 """
 TH = {
+    "Fiscal year {fy} is closed: its evaluation ended on {date}. Only evaluators may change its records":
+        "ปีงบประมาณ {fy} ปิดการประเมินแล้วเมื่อ {date} เฉพาะผู้ประเมินเท่านั้นที่แก้ไขข้อมูลของปีนี้ได้",
+    "Fiscal year {fy} is closed: its evaluation ended on {date}, and its exemptions can no longer be decided":
+        "ปีงบประมาณ {fy} ปิดการประเมินแล้วเมื่อ {date} จึงพิจารณาคำขอยกเว้นของปีนี้ไม่ได้อีก",
+    "An exemption must lie within one fiscal year (1 October to 30 September): ask once for each year":
+        "การขอยกเว้นต้องอยู่ภายในปีงบประมาณเดียว (1 ตุลาคม ถึง 30 กันยายน): โปรดยื่นขอแยกแต่ละปี",
+    "The date must fall within fiscal year {fy} ({start} to {end})":
+        "วันที่ต้องอยู่ภายในปีงบประมาณ {fy} ({start} ถึง {end})",
+    "The working group record awaits an evaluator's verification":
+        "ข้อมูลคณะทำงานรอผู้ประเมินรับรอง",
+    "The development plan awaits an evaluator's verification":
+        "แผนพัฒนาฐานข้อมูลรอผู้ประเมินรับรอง",
+    "Only evaluators may score with another rubric than the year's (a what-if)":
+        "เฉพาะผู้ประเมินเท่านั้นที่ใช้เกณฑ์อื่นนอกจากเกณฑ์ของปีนั้นได้ (การคำนวณสมมติ)",
+    "Quarter {q} of fiscal year {fy} has not started":
+        "ไตรมาส {q} ของปีงบประมาณ {fy} ยังไม่เริ่ม",
     'Invalid request': 'คำขอไม่ถูกต้อง',
     'Must be true or false': 'ต้องเป็น true หรือ false',
     'Must not contain control characters (such as NUL)': 'ต้องไม่มีอักขระควบคุม (เช่น NUL)',

@@ -10,7 +10,10 @@ import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
 pytestmark = [pytest.mark.usefixtures("clean_db", "with_plugins"),
-              pytest.mark.ckan_config("ckanext.kpigov.evaluators", "evaluator")]
+              pytest.mark.ckan_config("ckanext.kpigov.evaluators", "evaluator"),
+              # FY 2567 is long closed, and API tokens need the real clock: keep
+              # it open here (closed years: tests/trust/test_gaming_closed_year.py)
+              pytest.mark.ckan_config("ckanext.kpigov.evaluation_close", "100000")]
 
 FY = 2567
 XSS = "<script>alert(1)</script>"

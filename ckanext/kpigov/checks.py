@@ -26,18 +26,21 @@ from typing import Any
 
 from .rubric import CHECK_TYPES, Rubric
 
-__all__ = ["CHECKS", "FACTS_DOC", "MESSAGES", "MONTH_OK", "check", "result",
-           "run_rubric", "run_step"]
+__all__ = ["CHECKS", "FACTS_DOC", "MESSAGES", "MONTH_OK", "VERIFIABLE", "check",
+           "result", "run_rubric", "run_step", "step_decision", "step_status"]
 
 FACTS_DOC = """
 facts = {
   "fiscal_year": 2567, "months": ["2023-10", ...]  (months of the year to score),
+  "quarter": 1-4 | None (the quarter scored; None: the year to date),
+  "judged_quarter": 1-4 (the quarter a year-to-date score is judged in),
   "count_late_as_on_time": False,
   "governance": {"team": record | None, "plan": record | None},
       record = {"id", "status": pending|verified|rejected, "document_url",
                 "document_name", "data": {...}}
   "stakeholders": [{"role", "name"}]           (the organization's register),
-  "datasets": [{"id", "name", "title", "private", "has_owner", "has_steward",
+  "datasets": [{"id", "name", "title", "private", "created": "YYYY-MM-DD" | None,
+                "has_owner", "has_steward",
                 "completeness": 0..1, "missing": [field], "dict_columns",
                 "dict_described", "online", "api", "has_cadence",
                 "target_fy": int | None,
@@ -73,6 +76,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "The working group record was rejected: correct it and ask for verification again")),
     "plan_missing": _same(N_("Write this year's database development plan")),
     "plan_no_document": _same(N_("Attach the development plan document")),
+    "team_pending": _same(N_(
+        "The working group record awaits an evaluator's verification")),
+    "plan_pending": _same(N_(
+        "The development plan awaits an evaluator's verification")),
     "plan_rejected": _same(N_(
         "The development plan was rejected: correct it and ask for verification again")),
     "catalog_empty": _same(N_("Publish the agency's datasets in the data catalog")),
@@ -161,7 +168,8 @@ def _pct(value: float) -> float:
     return round(value * 100, 3)
 
 
-def _governance(facts: Mapping[str, Any], kind: str, type_: str) -> dict[str, Any]:
+def _governance(facts: Mapping[str, Any], kind: str, type_: str,
+                verified: bool = False) -> dict[str, Any]:
     record = (facts.get("governance") or {}).get(kind)
     prefix = "team" if kind == "team" else "plan"
     if not record:
@@ -175,17 +183,24 @@ def _governance(facts: Mapping[str, Any], kind: str, type_: str) -> dict[str, An
     if not record.get("document_url"):
         return result(type_, False, 1, 2, "items", evidence,
                       [_action(prefix + "_no_document")])
+    if verified and record.get("status") != "verified":
+        # a pending record is a claim, not yet evidence
+        return result(type_, False, 1, 2, "items", evidence,
+                      [_action(prefix + "_pending")])
     return result(type_, True, 2, 2, "items", evidence)
 
 
 def governance_team(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    """The working group is recorded for the year with its appointment order."""
-    return _governance(facts, "team", "governance_team")
+    """The working group is recorded for the year with its appointment order
+    (with ``verified``, as in a step that requires verification: verified
+    by an evaluator)."""
+    return _governance(facts, "team", "governance_team", bool(params.get("verified")))
 
 
 def development_plan(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    """The database development plan is recorded with its document."""
-    return _governance(facts, "plan", "development_plan")
+    """The database development plan is recorded with its document (with
+    ``verified``: verified by an evaluator)."""
+    return _governance(facts, "plan", "development_plan", bool(params.get("verified")))
 
 
 def data_catalog(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -476,17 +491,32 @@ def realtime_link(facts: Mapping[str, Any], params: Mapping[str, Any]) -> dict[s
                   [] if met else [_action("no_realtime")])
 
 
+def _quarter_start(month: str) -> str:
+    """First day (YYYY-MM-DD) of the fiscal quarter of a month key."""
+    year, mon = int(month[:4]), int(month[5:7])
+    return "%04d-%02d-01" % (year, mon - (mon - 1) % 3)
+
+
 def _current(facts: Mapping[str, Any], datasets: Iterable[Mapping[str, Any]]
              ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """Datasets with a due period: current (none missed) and behind.
+
+    A dataset created on or after the start of the judged quarter (the
+    quarter of the last judged month) counts only when it is behind: new
+    datasets with a single upload cannot raise the share."""
     months = list(facts.get("months") or [])
     late_ok = bool(facts.get("count_late_as_on_time"))
+    since = _quarter_start(months[-1]) if months else ""
     current: list[Mapping[str, Any]] = []
     behind: list[Mapping[str, Any]] = []
     for d in datasets:
         _ok, due, missed, _late = _month_tally(d, months, late_ok)
         if not due:
             continue
-        (behind if missed else current).append(d)
+        if missed:
+            behind.append(d)
+        elif not (d.get("created") and str(d["created"])[:10] >= since):
+            current.append(d)
     return current, behind
 
 
@@ -582,9 +612,23 @@ def check(type_: str, facts: Mapping[str, Any], params: Mapping[str, Any] | None
     return CHECKS[type_](facts, dict(params or {}))
 
 
-def run_step(checks: Iterable[Any], facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Run a step's checks: met when all are met; progress is their mean."""
-    results = [check(c.type, facts, c.params) for c in checks]
+# Checks whose records must be verified by an evaluator in a step that
+# requires verification (unless the rubric sets ``verified: false``).
+VERIFIABLE = ("governance_team", "development_plan")
+
+
+def run_step(checks: Iterable[Any], facts: Mapping[str, Any],
+             requires_verification: bool = False) -> dict[str, Any]:
+    """Run a step's checks: met when all are met; progress is their mean.
+
+    In a step that requires verification, a pending governance record does
+    not meet its check."""
+    results = []
+    for c in checks:
+        params = dict(c.params)
+        if requires_verification and c.type in VERIFIABLE:
+            params.setdefault("verified", True)
+        results.append(check(c.type, facts, params))
     if not results:
         return {"met": False, "progress": 0.0, "checks": []}
     return {"met": all(r["met"] for r in results),
@@ -594,4 +638,28 @@ def run_step(checks: Iterable[Any], facts: Mapping[str, Any]) -> dict[str, Any]:
 
 def run_rubric(rubric: Rubric, facts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Step id → :func:`run_step` result, for every step of the rubric."""
-    return {step.id: run_step(step.checks, facts) for step in rubric.steps}
+    return {step.id: run_step(step.checks, facts, step.requires_verification)
+            for step in rubric.steps}
+
+
+def step_decision(decisions: Sequence[Mapping[str, Any]], quarter: int | None
+                  ) -> Mapping[str, Any] | None:
+    """The evaluator's decision that applies to ``quarter``: the latest one
+    made for that quarter (``decisions`` oldest first, each with its
+    ``quarter``). A verification applies to the quarter it was made for;
+    later quarters use their own computation unless verified again.
+    ``quarter`` None: the latest decision of any quarter."""
+    for dec in reversed(list(decisions or ())):
+        if quarter is None or dec.get("quarter") == quarter:
+            return dec
+    return None
+
+
+def step_status(run: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]],
+                quarter: int | None) -> tuple[bool, Mapping[str, Any] | None]:
+    """A step's status in ``quarter``: (met, the decision applied). The
+    decision for the quarter decides; without one, the computed status."""
+    dec = step_decision(decisions, quarter)
+    if dec is None:
+        return bool(run["met"]), None
+    return dec.get("decision") == "verified", dec

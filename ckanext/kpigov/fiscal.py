@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "bangkok_today",
     "current_fiscal_year",
     "elapsed_months",
+    "evaluation_close_date",
     "fiscal_months",
     "fiscal_year_bounds",
     "fiscal_year_of",
@@ -123,6 +124,13 @@ def fiscal_year_bounds(fy: int) -> tuple[date, date]:
     """First and last day (inclusive) of B.E. fiscal year ``fy``."""
     ce_end = to_ce(_check_fy(fy))
     return date(ce_end - 1, 10, 1), date(ce_end, 9, 30)
+
+
+def evaluation_close_date(fy: int, days_after: int = 15) -> date:
+    """The last day on which fiscal year ``fy``'s records may still change:
+    ``days_after`` days after its 30 September (FY 2569 with 15 → 15 Oct
+    2026). From the next day the year is closed."""
+    return fiscal_year_bounds(fy)[1] + timedelta(days=max(0, int(days_after)))
 
 
 def quarter_of(value: date) -> int:

@@ -105,8 +105,12 @@ class CheckSpec:
 # Percent parameters are 0–100.
 CHECK_TYPES: Mapping[str, CheckSpec] = {
     "governance_team": CheckSpec("agency data-governance working group appointed "
-                                 "(order document attached)"),
-    "development_plan": CheckSpec("agency database development plan attached"),
+                                 "(order document attached; with verified, or in a "
+                                 "step that requires verification: verified)",
+                                 {"verified": "bool"}),
+    "development_plan": CheckSpec("agency database development plan attached "
+                                  "(verified: as for governance_team)",
+                                  {"verified": "bool"}),
     "data_catalog": CheckSpec("data catalog built; share of catalog entries with "
                               "complete required fields",
                               {"min_catalog_complete_share": "percent", "min_datasets": "int"}),

@@ -429,6 +429,8 @@ def _datasets_memo(org_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
                     row.state == "deleted" else None
                 base["_predecessors"] = tuple(life.chain(row.id, lives)) \
                     if lrow is not None and lrow.predecessor_id else ()
+                base["created"] = fiscal.local_date(row.metadata_created).isoformat() \
+                    if row.metadata_created else None
                 base["_cadence"] = (extras.get(row.id, {}).get("update_frequency_unit"),
                                     extras.get(row.id, {}).get("update_frequency_interval"))
                 _facts_memo[row.id] = (fps[row.id], base)
@@ -560,6 +562,7 @@ def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = No
     win = window(fiscal_year, quarter, today)
     facts: dict[str, dict[str, Any]] = {
         oid: {"fiscal_year": fiscal_year, "quarter": quarter, "months": win["months"],
+              "judged_quarter": quarter or current_quarter(fiscal_year, today),
               "as_of": win["as_of"].isoformat(),
               "count_late_as_on_time": bool(tk.config.get(
                   "ckanext.kpigov.count_late_as_on_time")),
@@ -638,9 +641,19 @@ def gather(org_ids: Sequence[str], fiscal_year: int, quarter: Optional[int] = No
     return facts
 
 
+def decision_quarter(after: Any, at: dt.datetime, fiscal_year: int) -> int:
+    """The quarter a step decision applies to: the one it names, else the
+    quarter it was made in (Bangkok time; before the year: Q1, after: Q4)."""
+    quarter = (after or {}).get("quarter") if isinstance(after, dict) else None
+    if quarter in (1, 2, 3, 4):
+        return int(quarter)
+    return current_quarter(fiscal_year, fiscal.local_date(at))
+
+
 def decisions(org_ids: Sequence[str], fiscal_year: int) -> dict[str, dict[str, Any]]:
-    """The latest evaluator decision per organization and step:
-    ``{org id: {step id: {...}}}``. Older decisions stay in the audit table."""
+    """Evaluators' step decisions per organization and step, oldest first,
+    each with the quarter it applies to: ``{org id: {step id: [{...}]}}``
+    (``checks.step_decision`` picks the one that applies)."""
     v = verification_table
     out: dict[str, dict[str, Any]] = defaultdict(dict)
     if not org_ids:
@@ -654,9 +667,10 @@ def decisions(org_ids: Sequence[str], fiscal_year: int) -> dict[str, dict[str, A
         if r.user_id and r.user_id not in users:
             u = model.User.get(r.user_id)
             users[r.user_id] = (u.fullname or u.name) if u else r.user_id
-        out[r.owner_org][step] = {"decision": r.decision, "comment": r.comment,
-                                  "user": users.get(r.user_id), "at": r.at.isoformat(),
-                                  "id": r.id}
+        out[r.owner_org].setdefault(step, []).append({
+            "decision": r.decision, "comment": r.comment, "user": users.get(r.user_id),
+            "at": r.at.isoformat(), "id": r.id,
+            "quarter": decision_quarter(r.after, r.at, fiscal_year)})
     return out
 
 
@@ -668,18 +682,20 @@ def score_facts(r: rubric_mod.Rubric, facts: Mapping[str, Any],
                 weight: Optional[float] = None) -> dict[str, Any]:
     """Run the rubric's checks on one organization's facts and score it.
 
-    A step's status is the evaluator's latest decision where there is one,
-    else the computed status; a step that needs verification and has no
-    decision yet makes the score provisional."""
+    A step's status is the evaluator's latest decision for the quarter
+    scored (``decided``: step id → decisions oldest first, see
+    :func:`decisions`) where there is one, else the computed status; a step
+    that needs verification and has no decision for the quarter makes the
+    score provisional."""
     decided = decided or {}
+    quarter = facts.get("quarter") or facts.get("judged_quarter")
     runs = checks_mod.run_rubric(r, facts)
     results: dict[str, bool] = {}
     steps = []
     provisional = False
     for step in r.steps:
         run = runs[step.id]
-        dec = decided.get(step.id)
-        met = run["met"] if dec is None else dec["decision"] == "verified"
+        met, dec = checks_mod.step_status(run, decided.get(step.id) or [], quarter)
         if step.requires_verification and dec is None:
             provisional = True
         results[step.id] = met
@@ -687,7 +703,8 @@ def score_facts(r: rubric_mod.Rubric, facts: Mapping[str, Any],
                       "share": step.share, "part": step.part,
                       "requires_verification": step.requires_verification,
                       "computed_met": run["met"], "progress": run["progress"],
-                      "verification": dec, "met": met, "checks": run["checks"]})
+                      "verification": dict(dec) if dec else None, "met": met,
+                      "checks": run["checks"]})
     score = rubric_mod.evaluate(r, results, weight)
     index = {d["id"]: d for d in facts.get("datasets") or []}
     refs = {}

@@ -271,6 +271,10 @@ def evidence_delete(id: str, evidence_id: str) -> Any:
     except tk.NotAuthorized:
         tk.abort(403, tk._("Only editors and admins of the organization may change "
                            "its governance record"))
+    except tk.ValidationError as exc:  # e.g. the fiscal year is closed
+        for messages in exc.error_dict.values():
+            tk.h.flash_error("; ".join(map(str, messages)))
+        return _back(org, fy)
     tk.h.flash_success(tk._("Deleted"))
     return _back(org, fy)
 

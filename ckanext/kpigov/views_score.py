@@ -41,7 +41,19 @@ STEP_HEADER = [
     "ผลจากระบบ (computed)", "ผลการรับรอง (verification)", "ผ่าน (met)",
     "ความคืบหน้า (progress)", "คะแนนที่ได้ (earned)", "สิ่งที่ต้องทำ (next actions)",
 ]
-STAMP_HEADER = ["เกณฑ์ (rubric)", "รุ่นเกณฑ์ (rubric version)"]
+STAMP_HEADER = ["เกณฑ์ (rubric)", "รุ่นเกณฑ์ (rubric version)", "ประเภท (basis)"]
+OFFICIAL = "ทางการ (official)"
+WHAT_IF = "สมมติ (what-if)"
+
+
+def _basis(rubric: dict[str, Any]) -> str:
+    return OFFICIAL if rubric.get("official", True) else WHAT_IF
+
+
+def _file_stem(prefix: str, fy: int, quarter: Optional[int], rubric: dict[str, Any]) -> str:
+    """Names the rubric used; a what-if says so."""
+    return "%s-%s%s-%s%s" % (prefix, fy, "-q%s" % quarter if quarter else "", rubric["id"],
+                             "" if rubric.get("official", True) else "-whatif")
 
 
 _context = request_context
@@ -102,6 +114,9 @@ def kpi(id: str, format: str = "html") -> Any:
                            with_trend=format == "html")
     except tk.ValidationError as exc:
         return _validation_abort(exc)
+    except tk.NotAuthorized:
+        return tk.abort(403, tk._(
+            "Only evaluators may score with another rubric than the year's (a what-if)"))
     if format != "html":
         return _org_export(result, format)
     rubric = scoring.resolve_rubric(fy, result["rubric"]["id"])
@@ -126,7 +141,7 @@ def verify(id: str) -> Any:
     fy = _fy(form.get("fy"))
     data = {"id": org.id, "fiscal_year": fy, "step": form.get("step"),
             "decision": form.get("decision"), "comment": form.get("comment") or "",
-            "rubric": form.get("rubric") or None}
+            "rubric": form.get("rubric") or None, "quarter": form.get("q") or None}
     try:
         tk.get_action("kpigov_step_verify")(_context(), data)
     except tk.NotAuthorized:
@@ -197,6 +212,7 @@ def _meta(result: dict[str, Any], org_title: Optional[str]) -> list[tuple[str, A
             dt.date.fromisoformat(result["as_of"]), "th") if result.get("as_of") else ""),
         ("เกณฑ์ (rubric)", result["rubric"]["id"]),
         ("รุ่นเกณฑ์ (rubric version)", result["rubric"]["version"]),
+        ("ประเภท (basis)", _basis(result["rubric"])),
     ]
     return meta
 
@@ -215,9 +231,9 @@ def org_file(result: dict[str, Any], format: str) -> tuple[bytes, str, str]:
     (body, mimetype, file name)."""
     r = scoring.resolve_rubric(result["fiscal_year"], result["rubric"]["id"])
     org = result["organization"]
-    name = "kpigov-kpi-%s-%s%s" % (org["name"], result["fiscal_year"],
-                                   "-q%s" % result["quarter"] if result.get("quarter") else "")
-    stamp = [result["rubric"]["id"], result["rubric"]["version"]]
+    name = _file_stem("kpigov-kpi-%s" % org["name"], result["fiscal_year"],
+                      result.get("quarter"), result["rubric"])
+    stamp = [result["rubric"]["id"], result["rubric"]["version"], _basis(result["rubric"])]
     if format == "json":
         text = json.dumps(result, ensure_ascii=False, indent=1, default=str)
         return text.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
@@ -252,6 +268,9 @@ def _overview_data() -> tuple[dict[str, Any], dict[str, Any]]:
         data = score_rows(fy, quarter, ctx["user"], kind, _rubric_arg())
     except tk.ValidationError as exc:
         return _validation_abort(exc)
+    except tk.NotAuthorized:
+        return tk.abort(403, tk._(
+            "Only evaluators may score with another rubric than the year's (a what-if)"))
     sort = args.get("sort") if args.get("sort") in SORT_KEYS else "performance"
     descending = args.get("dir", "desc" if sort != "title" else "asc") != "asc"
 
@@ -289,12 +308,12 @@ def overview_file(data: dict[str, Any], format: str) -> tuple[bytes, str, str]:
     file name): statuses and scores only, never evidence details."""
     fy, quarter = data["fiscal_year"], data["quarter"]
     r = scoring.resolve_rubric(fy, data["rubric"]["id"])
-    name = "kpigov-kpi-overview-%s%s" % (fy, "-q%s" % quarter if quarter else "")
+    name = _file_stem("kpigov-kpi-overview", fy, quarter, data["rubric"])
     raw = data.pop("raw")
     if format == "json":
         text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
         return text.encode("utf-8"), "application/json; charset=utf-8", name + ".json"
-    stamp = [data["rubric"]["id"], data["rubric"]["version"]]
+    stamp = [data["rubric"]["id"], data["rubric"]["version"], _basis(data["rubric"])]
     form_rows, step_rows = [], []
     for row in data["organizations"]:
         res = raw[row["organization"]["id"]]
@@ -319,6 +338,7 @@ def overview_file(data: dict[str, Any], format: str) -> tuple[bytes, str, str]:
             ("ไตรมาส (quarter)", quarter or "ทั้งปี (year to date)"),
             ("เกณฑ์ (rubric)", data["rubric"]["id"]),
             ("รุ่นเกณฑ์ (rubric version)", data["rubric"]["version"]),
+            ("ประเภท (basis)", _basis(data["rubric"])),
             ("จำนวนหน่วยงาน (organizations)", len(form_rows))]
     body = exports.to_xlsx([("แบบประเมิน", form_header, form_rows),
                             ("ขั้นตอน", step_header, step_rows)], meta=meta)

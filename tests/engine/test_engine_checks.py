@@ -250,6 +250,9 @@ def test_run_rubric_on_every_shipped_rubric():
 def test_seed_000_all_steps_met():
     rubric = load_rubrics()["bma_kpi52_fy2564"]
     f = facts()
+    # step 1 requires verification: pending records would not meet it
+    for kind in ("team", "plan"):
+        f["governance"][kind]["status"] = "verified"
     f["evidence"].append({"id": "s1", "package_id": "target", "evidence_type": "sharing",
                           "kind": "api", "status": "verified", "date": "2024-04-01",
                           "description": "API", "url": None})

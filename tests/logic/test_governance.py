@@ -42,7 +42,10 @@ MATRIX = {
 }
 
 pytestmark = [pytest.mark.usefixtures("clean_db", "with_plugins"),
-              pytest.mark.ckan_config("ckanext.kpigov.evaluators", "evaluator")]
+              pytest.mark.ckan_config("ckanext.kpigov.evaluators", "evaluator"),
+              # FY 2567 is long closed on the real clock: keep it open here
+              # (closed years: tests/trust/test_gaming_closed_year.py)
+              pytest.mark.ckan_config("ckanext.kpigov.evaluation_close", "100000")]
 
 FY = 2567
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -118,6 +118,12 @@ def portal():
                 outsider=outsider, evaluator=evaluator)
 
 
+def verify_records(org):
+    model.Session.execute(governance_table.update().where(
+        governance_table.c.owner_org == org["id"]).values(status="verified"))
+    model.Session.commit()
+
+
 def steps_of(result):
     return {s["id"]: s for s in result["steps"]}
 
@@ -132,8 +138,9 @@ def test_org_score_every_check(portal):
     assert result["rubric"]["id"] == "bma_kpi52_fy2564"
     assert len(result["rubric"]["version"]) == 12
     c = checks_of(result)
-    # step 1
-    assert c["governance_team"]["met"] and c["development_plan"]["met"]
+    # step 1 (needs verification): pending records do not meet it
+    assert not c["governance_team"]["met"] and not c["development_plan"]["met"]
+    assert [a["code"] for a in c["governance_team"]["actions"]] == ["team_pending"]
     assert c["governance_team"]["evidence"][0]["url"] == "http://example.org/order.pdf"
     assert not c["data_catalog"]["met"]
     assert (c["data_catalog"]["done"], c["data_catalog"]["total"]) == (1, 2)
@@ -171,6 +178,7 @@ def test_all_steps_met_gives_seed_score(portal):
     record_update(portal["target"]["id"], "demo", "new_data", created=dt.datetime(2024, 2, 10))
     record_update(portal["target"]["id"], "demo", "new_data", created=dt.datetime(2024, 5, 10))
     model.Session.commit()
+    verify_records(portal["org"])
     result = call("kpigov_org_score", portal["evaluator"], id="pathumwan", fiscal_year=FY)
     assert all(s["met"] for s in result["steps"])
     assert result["performance"] == 100.0 and result["weighted_score"] == 10.0
@@ -561,6 +569,7 @@ def test_bulk_memos_follow_changes(portal):
         record_update(portal["target"]["id"], "demo", "new_data",
                       created=dt.datetime(*month, 20))
     model.Session.commit()
+    verify_records(portal["org"])
     third = scoring.score_orgs(orgs, FY)[portal["org"]["id"]]
     assert third["performance"] == 100.0
     model.Session.execute(verification_table.insert().values(

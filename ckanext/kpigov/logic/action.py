@@ -15,7 +15,7 @@ from ..compliance import PeriodStatus
 from ..model import (EXEMPTION_REASONS, exemption_log_table, exemption_table,
                      ledger_table)
 from . import data
-from .auth import can_see_dataset, may_see_private
+from .auth import can_see_dataset, is_evaluator, may_see_private
 
 __all__ = [
     "kpigov_dataset_compliance", "kpigov_org_compliance", "kpigov_ledger_list",
@@ -83,6 +83,42 @@ def _text(data_dict: dict[str, Any], key: str, limit: int, required: bool = Fals
     if any(ord(c) < 32 and c not in "\n\r\t" for c in raw):
         raise _error(key, tk._("Must not contain control characters"))
     return raw
+
+
+# --- closed fiscal years --------------------------------------------------
+
+def close_days() -> int:
+    """``ckanext.kpigov.evaluation_close``: days after 30 September when a
+    fiscal year's evaluation closes."""
+    try:
+        return max(0, int(tk.config.get("ckanext.kpigov.evaluation_close", 15)))
+    except (TypeError, ValueError):
+        return 15
+
+
+def year_closed(fy: int, today: Optional[dt.date] = None) -> bool:
+    """Whether fiscal year ``fy``'s evaluation has closed."""
+    today = today or fiscal.bangkok_today()
+    return today > fiscal.evaluation_close_date(fy, close_days())
+
+
+def closed_error(field: str, fy: int) -> tk.ValidationError:
+    closed = fiscal.evaluation_close_date(fy, close_days())
+    return _error(field, tk._(
+        "Fiscal year {fy} is closed: its evaluation ended on {date}. Only evaluators "
+        "may change its records").format(fy=fy, date=closed.isoformat()))
+
+
+def refuse_closed(context: dict[str, Any], fy: int, field: str = "fiscal_year") -> None:
+    """A closed year's records are read-only for publishers; evaluators and
+    sysadmins may still change them (logged, and the records keep who did)."""
+    if not year_closed(fy):
+        return
+    user = context.get("user") or ""
+    if is_evaluator(user) or (context.get("ignore_auth") and not user):
+        log.info("kpigov: %s changes a record of closed fiscal year %s", user or "site", fy)
+        return
+    raise closed_error(field, fy)
 
 
 def _package(ref: Any, context: Optional[dict[str, Any]] = None) -> model.Package:
@@ -367,8 +403,30 @@ def _user_id(context: dict[str, Any]) -> Optional[str]:
     return user.id if user else None
 
 
+def _exemption_year_errors(start: dt.date, end: dt.date) -> dict[str, list[str]]:
+    """A request's whole range lies in one fiscal year, which is not closed."""
+    fy_start, fy_end = fiscal.fiscal_year_of(start), fiscal.fiscal_year_of(end)
+    if fy_start != fy_end:
+        return {"period_end": [tk._(
+            "An exemption must lie within one fiscal year (1 October to 30 September): "
+            "ask once for each year")]}
+    try:
+        fiscal.validate_fiscal_year(fy_start)
+    except ValueError:
+        return {"period_start": [tk._(
+            "The date is outside the fiscal years the portal evaluates")]}
+    if year_closed(fy_start):
+        return {"period_start": [tk._(
+            "These periods belong to a fiscal year that is already closed "
+            "and evaluated")]}
+    return {}
+
+
 def kpigov_exemption_create(context: dict[str, Any], data_dict: dict[str, Any]):
     """Ask for a dataset to be exempt from its cadence for some periods.
+
+    The whole range must lie in one fiscal year whose evaluation has not
+    closed (``ckanext.kpigov.evaluation_close``).
 
     :param package_id: the id or name of the dataset
     :type package_id: string
@@ -399,12 +457,8 @@ def kpigov_exemption_create(context: dict[str, Any], data_dict: dict[str, Any]):
         errors["reason"] = [tk._("Must be one of: {values}").format(
             values=", ".join(EXEMPTION_REASONS))]
     note = _text(data_dict, "note", 2000, required=(reason == "other"))
-    today = fiscal.bangkok_today()
-    closed_before = fiscal.fiscal_year_bounds(fiscal.current_fiscal_year(today))[0]
-    if end < closed_before:
-        errors["period_start"] = [tk._(
-            "These periods belong to a fiscal year that is already closed "
-            "and evaluated")]
+    if not errors:
+        errors.update(_exemption_year_errors(start, end))
     if errors:
         raise tk.ValidationError(errors)
     now = dt.datetime.utcnow()
@@ -470,6 +524,8 @@ def kpigov_exemption_list(context: dict[str, Any], data_dict: dict[str, Any]):
 def kpigov_exemption_decide(context: dict[str, Any], data_dict: dict[str, Any]):
     """Approve or reject an exemption request (evaluators only).
 
+    Refused once the fiscal year of the request has closed.
+
     :param id: the exemption id
     :type id: string
     :param decision: ``approve`` or ``reject``
@@ -499,6 +555,14 @@ def kpigov_exemption_decide(context: dict[str, Any], data_dict: dict[str, Any]):
         exemption_table.c.id == ref).with_for_update()).first()
     if row is None:
         raise tk.ObjectNotFound(tk._("Exemption not found"))
+    years = {fiscal.fiscal_year_of(row.period_start), fiscal.fiscal_year_of(row.period_end)}
+    closed = sorted(fy for fy in years if year_closed(fy))
+    if closed:
+        model.Session.rollback()
+        raise _error("id", tk._(
+            "Fiscal year {fy} is closed: its evaluation ended on {date}, and its "
+            "exemptions can no longer be decided").format(
+            fy=closed[0], date=fiscal.evaluation_close_date(closed[0], close_days())))
     now = dt.datetime.utcnow()
     user_id = _user_id(context)
     model.Session.execute(exemption_table.update().where(

@@ -31,7 +31,7 @@ from ..model import (GOVERNANCE_KINDS, SHARING_KINDS, USAGE_KINDS,
                      VERIFICATION_DECISIONS, evidence_table, governance_table,
                      stakeholder_table, verification_table)
 from . import validators
-from .action import _date, _error, _fiscal_year, _int, _text, _user_id
+from .action import _date, _error, _fiscal_year, _int, _text, _user_id, refuse_closed
 from .auth import may_see_private
 from .guard import as_bool
 
@@ -447,6 +447,8 @@ def _save_governance(context: dict[str, Any], data_dict: dict[str, Any],
                     else "kpigov_governance_create", context, {"owner_org": org.id})
     errors: dict[str, list[str]] = {}
     fy = _collect(errors, _fiscal_year, data_dict, True)
+    if fy is not None:
+        _collect(errors, refuse_closed, context, fy)
     kind = _collect(errors, _choice, data_dict, "kind", GOVERNANCE_KINDS)
     doc = _collect(errors, _document, data_dict, "document_url")
     if errors:
@@ -498,7 +500,9 @@ def _save_governance(context: dict[str, Any], data_dict: dict[str, Any],
 _GOVERNANCE_PARAMS = """
     :param owner_org: the id or name of the organization
     :type owner_org: string
-    :param fiscal_year: Buddhist Era fiscal year, e.g. 2568
+    :param fiscal_year: Buddhist Era fiscal year, e.g. 2568; once its
+        evaluation has closed (``ckanext.kpigov.evaluation_close``) only
+        evaluators and sysadmins may change its records
     :type fiscal_year: int
     :param kind: ``team`` (working group) or ``plan`` (development plan)
     :type kind: string
@@ -622,6 +626,7 @@ def kpigov_governance_delete(context: dict[str, Any], data_dict: dict[str, Any])
     """
     row = _row(governance_table, data_dict, tk._("Governance record not found"))
     tk.check_access("kpigov_governance_delete", context, {"owner_org": row.owner_org})
+    refuse_closed(context, row.fiscal_year)
     model.Session.execute(governance_table.delete().where(
         governance_table.c.id == row.id))
     model.Session.commit()
@@ -788,7 +793,14 @@ def _dataset(ref: Any, key: str = "package_id",
     return pkg
 
 
-def _evidence_values(data_dict: dict[str, Any], stored: Any = None) -> dict[str, Any]:
+def _evidence_values(data_dict: dict[str, Any], stored: Any = None,
+                     context: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Validated columns (the document stored last, once all is valid).
+
+    The date sets the fiscal year on creation (it must fall in
+    ``fiscal_year`` when that is given) and must stay in the record's
+    fiscal year on update; a closed year's evidence is read-only for
+    publishers."""
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     current = dict(stored._mapping) if stored is not None else {}
@@ -810,20 +822,33 @@ def _evidence_values(data_dict: dict[str, Any], stored: Any = None) -> dict[str,
         values["partner"] = _collect(errors, _text, data_dict, "partner", 300) or None
     if given("date"):
         day = _collect(errors, _past_date, data_dict, "date", True)
+        expected = current.get("fiscal_year")
+        if stored is None and data_dict.get("fiscal_year") not in (None, ""):
+            expected = _collect(errors, _fiscal_year, data_dict, True)
         if day is not None:
             try:
-                values["fiscal_year"] = fiscal.validate_fiscal_year(
-                    fiscal.fiscal_year_of(day))
-                values["date"] = day
+                fy = fiscal.validate_fiscal_year(fiscal.fiscal_year_of(day))
             except ValueError:
                 errors.setdefault("date", []).append(tk._(
                     "The date is outside the fiscal years the portal evaluates"))
+            else:
+                if expected is not None and fy != expected:
+                    first, last = fiscal.fiscal_year_bounds(expected)
+                    errors.setdefault("date", []).append(tk._(
+                        "The date must fall within fiscal year {fy} ({start} to {end})"
+                    ).format(fy=expected, start=first.isoformat(), end=last.isoformat()))
+                else:
+                    values["fiscal_year"] = fy
+                    values["date"] = day
     doc = _collect(errors, _document, data_dict, "url")
     kind = values.get("kind", current.get("kind"))
     partner = values.get("partner", current.get("partner"))
     if etype == "sharing" and kind in PARTNER_REQUIRED and not partner \
             and "partner" not in errors:
         errors["partner"] = [tk._("Name the agency or body the data is exchanged with")]
+    year = values.get("fiscal_year", current.get("fiscal_year"))
+    if year is not None and context is not None:
+        _collect(errors, refuse_closed, context, year, "date")
     if errors:
         raise tk.ValidationError(errors)
     stored_doc = _document_values(doc)
@@ -878,8 +903,11 @@ def kpigov_evidence_create(context: dict[str, Any], data_dict: dict[str, Any]):
     :param partner: the agency or body the data is exchanged with
         (required for exchange_bma and exchange_external)
     :type partner: string
-    :param date: when, YYYY-MM-DD in C.E. or B.E.; sets the fiscal year
+    :param date: when, YYYY-MM-DD in C.E. or B.E.; sets the fiscal year,
+        which must not be closed (``ckanext.kpigov.evaluation_close``)
     :type date: string
+    :param fiscal_year: optional; if given, the date must fall in it
+    :type fiscal_year: int
     :param url: a link to the evidence or the service
     :type url: string
     :param document_upload: the evidence as a file (PDF, DOCX, XLSX, PNG, JPG)
@@ -898,7 +926,7 @@ def kpigov_evidence_create(context: dict[str, Any], data_dict: dict[str, Any]):
             raise _error("package_id", tk._(
                 "The dataset {name} does not belong to this organization").format(
                 name=str(ref)[:100]))
-    values = _evidence_values(data_dict)
+    values = _evidence_values(data_dict, context=context)
     new_id = str(uuid.uuid4())
     model.Session.execute(evidence_table.insert().values(
         id=new_id, owner_org=pkg.owner_org, package_id=pkg.id, status="pending",
@@ -911,7 +939,9 @@ def kpigov_evidence_create(context: dict[str, Any], data_dict: dict[str, Any]):
 def kpigov_evidence_update(context: dict[str, Any], data_dict: dict[str, Any]):
     """Change an evidence record; keys not given are kept.
 
-    A change sets the status back to ``pending``.
+    A change sets the status back to ``pending``. The date stays within the
+    record's fiscal year; a closed year's evidence is read-only for
+    publishers.
 
     :param id: the evidence id
     :type id: string
@@ -932,7 +962,7 @@ def kpigov_evidence_update(context: dict[str, Any], data_dict: dict[str, Any]):
     row = _row(evidence_table, data_dict, tk._("Evidence not found"))
     tk.check_access("kpigov_evidence_update", context,
                     {"owner_org": row.owner_org, "package_id": row.package_id})
-    values = _evidence_values(data_dict, row)
+    values = _evidence_values(data_dict, row, context)
     changed = {k: v for k, v in values.items() if getattr(row, k) != v}
     if changed:
         changed["status"] = "pending"
@@ -952,6 +982,7 @@ def kpigov_evidence_delete(context: dict[str, Any], data_dict: dict[str, Any]):
     row = _row(evidence_table, data_dict, tk._("Evidence not found"))
     tk.check_access("kpigov_evidence_delete", context,
                     {"owner_org": row.owner_org, "package_id": row.package_id})
+    refuse_closed(context, row.fiscal_year)
     model.Session.execute(evidence_table.delete().where(evidence_table.c.id == row.id))
     model.Session.commit()
     drop_unreferenced(row.url)

@@ -82,13 +82,36 @@ def _input(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise _error("rubric", str(err)) from None
 
 
+def what_if(fy: int, rubric_id: Optional[str], user: str) -> Optional[str]:
+    """The rubric asked for, when it is not the year's own: a what-if, for
+    evaluators only (others get NotAuthorized). None: the year's rubric."""
+    if rubric_id is None:
+        return None
+    chosen = _input(scoring.resolve_rubric, fy, rubric_id)
+    try:
+        official: Optional[str] = scoring.resolve_rubric(fy).id
+    except scoring.ScoreInputError:
+        official = None
+    if chosen.id == official:
+        return None
+    if not is_evaluator(user):
+        raise tk.NotAuthorized(tk._(
+            "Only evaluators may score with another rubric than the year's (a what-if)"))
+    return chosen.id
+
+
 def org_score(org: model.Group, fy: int, quarter: Optional[int], user: str,
               rubric_id: Optional[str] = None, today: Optional[dt.date] = None,
               with_trend: bool = False) -> dict[str, Any]:
-    """Score one organization as ``user`` may see it (views use this too)."""
+    """Score one organization as ``user`` may see it (views use this too).
+
+    With ``rubric_id`` other than the year's rubric: a what-if, evaluators
+    only; ``rubric.official`` says which it is."""
     level = visibility(user, org.id) or "summary"
+    rubric_id = what_if(fy, rubric_id, user)
     raw = _input(scoring.score_orgs, [org], fy, quarter, rubric_id, today)[org.id]
     out = scoring.present(raw, level, _lang())
+    out["rubric"] = dict(out["rubric"], official=rubric_id is None)
     if with_trend:
         out["trend"] = scoring.trend(org, raw, today)
     return out
@@ -111,7 +134,8 @@ def kpigov_org_score(context: dict[str, Any], data_dict: dict[str, Any]):
         default: the year to date
     :type quarter: int
     :param rubric: the id of the rubric to score with (see
-        ``kpigov_rubric_list``); default: the one configured for the year
+        ``kpigov_rubric_list``); default: the one configured for the year.
+        Another rubric than the year's is a what-if for evaluators only
     :type rubric: string
     :param trend: include the change against the previous quarter and the
         same quarter last year (default false)
@@ -148,6 +172,7 @@ def score_rows(fy: int, quarter: Optional[int], user: str, kind: Optional[str] =
     kinds = scoring.agency_kinds([o.id for o in orgs])
     if kind:
         orgs = [o for o in orgs if kinds.get(o.id) == kind]
+    rubric_id = what_if(fy, rubric_id, user)
     raw = _input(scoring.score_orgs, orgs, fy, quarter, rubric_id, today)
     r = _input(scoring.resolve_rubric, fy, rubric_id)
     lang = _lang()
@@ -167,7 +192,8 @@ def score_rows(fy: int, quarter: Optional[int], user: str, kind: Optional[str] =
             "datasets": res["datasets"] if insider else res["public_datasets"],
         })
     return {"fiscal_year": fy, "quarter": quarter,
-            "rubric": {"id": r.id, "version": r.version, "title": r.title(lang)},
+            "rubric": {"id": r.id, "version": r.version, "title": r.title(lang),
+                       "official": rubric_id is None},
             "steps": [{"id": s.id, "title": s.title(lang)} for s in r.steps],
             "organizations": rows, "kinds": sorted({k for k in kinds.values() if k}),
             "distribution": distribution(rows), "raw": raw}
@@ -200,7 +226,8 @@ def kpigov_score_list(context: dict[str, Any], data_dict: dict[str, Any]):
         ``ckanext.kpigov.agency_kind_field``, e.g. department or district,
         or the ckanext-hierarchy parent's name)
     :type kind: string
-    :param rubric: score with this rubric instead of the year's
+    :param rubric: score with this rubric instead of the year's (a what-if,
+        evaluators only)
     :type rubric: string
 
     :returns: ``organizations`` (score, level, points, weighted score, each
@@ -328,6 +355,10 @@ def kpigov_step_verify(context: dict[str, Any], data_dict: dict[str, Any]):
     :type decision: string
     :param comment: why (required when rejecting)
     :type comment: string
+    :param quarter: the quarter (1-4) the decision is for, default the
+        current one; a decision applies to its quarter only (later quarters
+        use their own computation unless verified again)
+    :type quarter: int
 
     :returns: the decision recorded, with the status before and after
     :rtype: dictionary
@@ -346,14 +377,20 @@ def kpigov_step_verify(context: dict[str, Any], data_dict: dict[str, Any]):
     if not isinstance(step_id, str) or step_id not in {s.id for s in r.steps}:
         raise _error("step", tk._("Unknown step (known: {known})").format(
             known=", ".join(s.id for s in r.steps)))
-    raw = scoring.score_orgs([org], fy, None, r.id)[org.id]
+    now_q = scoring.current_quarter(fy)
+    quarter = _quarter(data_dict) or now_q
+    if quarter > now_q:
+        raise _error("quarter", tk._("Quarter {q} of fiscal year {fy} has not started").format(
+            q=quarter, fy=fy))
+    raw = scoring.score_orgs([org], fy, quarter, r.id)[org.id]
     step = next(s for s in raw["steps"] if s["id"] == step_id)
     before = {"computed_met": step["computed_met"], "met": step["met"],
               "progress": step["progress"],
               "verification": (step["verification"] or {}).get("decision"),
               "performance": raw["performance"]}
     after = {"computed_met": step["computed_met"], "met": decision == "verified",
-             "verification": decision, "rubric": r.id, "rubric_version": r.version}
+             "verification": decision, "rubric": r.id, "rubric_version": r.version,
+             "quarter": quarter}
     user = model.User.get(context.get("user") or "")
     row = {"id": scoring._uuid(), "object_type": "step",
            "object_id": "%s:%s:%s" % (org.id, fy, step_id), "owner_org": org.id,
@@ -367,6 +404,6 @@ def kpigov_step_verify(context: dict[str, Any], data_dict: dict[str, Any]):
     if not context.get("defer_commit"):
         model.Session.commit()
     return {"id": row["id"], "organization": org.name, "fiscal_year": fy,
-            "step": step_id, "decision": decision, "comment": comment,
+            "quarter": quarter, "step": step_id, "decision": decision, "comment": comment,
             "before": before, "after": after, "user": user.name if user else None,
             "at": row["at"].isoformat()}

@@ -28,7 +28,9 @@ def run(ini: str, resource_ids: list[str], rounds: int, tag: str) -> int:
                     try:
                         tk.get_action("resource_patch")(
                             {"user": site_user, "ignore_auth": True},
-                            {"id": rid, "url": "http://example.com/%s/%d.csv" % (tag, i)})
+                            # a URL never used before in the dataset: new data
+                            {"id": rid, "url": "http://example.com/%s/%s/%d.csv" % (
+                                tag, rid, i)})
                         done += 1
                         break
                     except Exception as e:  # deadlock/serialisation: retry

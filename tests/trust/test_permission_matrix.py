@@ -120,6 +120,9 @@ def site(request, ckan_config, monkeypatch, with_plugins):
     """Built once for the whole matrix: every case only reads, is refused,
     or writes on its own fresh object and cleans up after itself."""
     monkeypatch.setitem(ckan_config, "ckanext.kpigov.evaluators", ["evaluator"])
+    # READ_FY and WRITE_FY are long closed on the real clock; closed years
+    # are their own test (tests/trust/test_gaming_closed_year.py)
+    monkeypatch.setitem(ckan_config, "ckanext.kpigov.evaluation_close", 100000)
     if "site" not in _WORLD:
         request.getfixturevalue("clean_db")
         _WORLD["site"] = _build()

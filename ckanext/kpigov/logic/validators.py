@@ -17,7 +17,7 @@ __all__ = [
     "kpigov_text", "kpigov_email", "kpigov_phone", "kpigov_be_year",
     "kpigov_cadence_unit", "kpigov_cadence_interval", "kpigov_data_category",
     "kpigov_unique_column", "tag_name_validator", "kpigov_tag_string_convert",
-    "kpigov_boolean", "tag_string_convert", "kpigov_year_as_written", "unicode",
+    "kpigov_boolean", "tag_string_convert", "kpigov_year_as_written",
 ]
 
 # Thai vowel and tone marks are Unicode marks (Mn/Mc), which CKAN's \w-only
@@ -274,9 +274,3 @@ def kpigov_boolean(value: Any, context: Any) -> Any:
 # so Thai tags work with or without the kpigov dataset schema.
 tag_string_convert = kpigov_tag_string_convert
 
-
-# thai_gdc 2.x schemas name a validator ``unicode`` (maintainer_email), which
-# CKAN dropped in 2.10: without it their schema cannot validate at all there.
-def unicode(value: Any, context: Any = None) -> Any:
-    from ckan.lib.navl.validators import unicode_safe
-    return unicode_safe(value)

@@ -61,6 +61,32 @@ def ledger_backfill() -> None:
                "updates inferred: {inferred}, already there: {skipped}".format(**stats))
 
 
+@kpigov.command("check-schema")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--values", default=10, show_default=True,
+              help="Unreadable values shown per field.")
+def check_schema(as_json: bool, values: int) -> None:
+    """Report, per field, how many of the portal's dataset values kpigov can
+    interpret for compliance and scores, and which it cannot. Changes nothing:
+    run it before enabling kpigov on an existing (thai_gdc) portal."""
+    import json as json_mod
+    from . import schema_check
+    report = schema_check.check(schema_check.portal_rows(), schema_check.schema_fields())
+    if as_json:
+        click.echo(json_mod.dumps(report, ensure_ascii=False, indent=1))
+        return
+    click.echo("datasets: %d" % report["datasets"])
+    for f in report["fields"]:
+        click.echo("%s (%s): %d with a value, %d readable, %d not readable" % (
+            f["field"], f["use"], f["with_value"], f["readable"], f["unreadable"]))
+        for item in f["unreadable_values"][:values]:
+            click.echo("    %r: %d dataset(s)" % (item["value"], item["datasets"]))
+    if report["kept_as_is"]:
+        click.echo("fields the active schema does not list (kept as is on save):")
+        for item in report["kept_as_is"]:
+            click.echo("    %s: %d dataset(s)" % (item["field"], item["datasets"]))
+
+
 @kpigov.command("privacy-scrub")
 def privacy_scrub() -> None:
     """Remove personal contacts stored before kpigov's privacy rule: from

@@ -48,6 +48,8 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
         from .logic.guard import chained_guards, guarded
         actions = {name: guarded(getattr(action, name)) for name in action.__all__}
         actions.update(chained_guards())
+        from . import keep_fields
+        actions.update(keep_fields.chained_actions(actions))
         actions.update(transactions.chained_actions())
         actions.update(privacy.chained_actions())
         from .logic.purge import dataset_purge

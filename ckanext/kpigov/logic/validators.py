@@ -17,7 +17,7 @@ __all__ = [
     "kpigov_text", "kpigov_email", "kpigov_phone", "kpigov_be_year",
     "kpigov_cadence_unit", "kpigov_cadence_interval", "kpigov_data_category",
     "kpigov_unique_column", "tag_name_validator", "kpigov_tag_string_convert",
-    "kpigov_boolean", "tag_string_convert",
+    "kpigov_boolean", "tag_string_convert", "kpigov_year_as_written",
 ]
 
 # Thai vowel and tone marks are Unicode marks (Mn/Mc), which CKAN's \w-only
@@ -96,10 +96,29 @@ def kpigov_be_year(value: Any, context: Any) -> Any:
     return str(year)
 
 
+def _stored(context: Any, name: str) -> Any:
+    """The value a dataset being updated has now (None on create)."""
+    pkg = (context or {}).get("package")
+    if pkg is None or not hasattr(pkg, "extras"):
+        return None
+    try:
+        return pkg.extras.get(name)
+    except Exception:  # pragma: no cover - a detached or odd object
+        return None
+
+
 def kpigov_cadence_unit(value: Any, context: Any) -> Any:
-    """Accept thai_gdc's Thai labels (stored as is) or English keys."""
+    """Accept thai_gdc's Thai labels (stored as is) or English keys.
+
+    A new unit is normalised (``monthly`` -> เดือน) and an unknown one
+    refused, but a dataset keeps the value it already has (thai_gdc itself
+    checks no choices): an edit never fails on it nor rewrites it; compliance
+    reads an unknown unit as "no cadence".
+    """
     if value is missing or value in (None, ""):
         return value
+    if value == _stored(context, "update_frequency_unit"):
+        return value  # as the dataset has it (never rewritten on an edit)
     try:
         cad = cadence_mod.parse_cadence(value, 1)
     except ValueError:
@@ -110,22 +129,73 @@ def kpigov_cadence_unit(value: Any, context: Any) -> Any:
 
 def kpigov_cadence_interval(key: Any, data: dict[Any, Any],
                             errors: dict[Any, Any], context: Any) -> Any:
-    """At least N updates per unit: a whole number within the unit's range."""
+    """thai_gdc's update_frequency_interval, kept exactly as written.
+
+    thai_gdc accepts any text here (``ทุกวันที่ 15``). kpigov reads it as "at
+    least N updates per unit" when it is a whole number within the unit's
+    range, and as "no fixed cadence" otherwise (``cadence_readable``); the
+    value itself is never refused or rewritten.
+    """
     value = data.get(key)
-    if value is missing or value in (None, ""):
+    if value is missing or value is None or (isinstance(value, str)
+                                             and not value.strip()):
         # left empty: no interval (stored as nothing, like ignore_missing;
         # a Missing marker must never reach the database)
         data.pop(key, None)
         raise StopOnError
-    unit = data.get(key[:-1] + ("update_frequency_unit",))
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        errors[key].append(tk._("Must be text"))
+        raise StopOnError
+    text = str(value)
+    if _CONTROL.search(text) or len(text) > 200:
+        errors[key].append(tk._("Must be at most {max} characters long").format(
+            max=200) if len(text) > 200 else tk._(
+            "Must not contain control characters"))
+        raise StopOnError
+    data[key] = text
+
+
+def cadence_readable(unit: Any, interval: Any) -> bool:
+    """Whether kpigov can read a fixed cadence from the two thai_gdc fields:
+    a known unit, and an empty interval or a whole number in its range."""
+    if unit in (None, ""):
+        return False
     try:
-        cad = cadence_mod.parse_cadence(unit or "เดือน", value)
+        cadence_mod.parse_cadence(unit, interval if interval not in ("",) else None)
     except ValueError:
-        errors[key].append(tk._(
-            "The update frequency interval must be a whole number from 1 to "
-            "the most updates possible per unit (e.g. 1-31 per month)"))
-        return
-    data[key] = str(cad.interval) if cad.fixed else str(value).strip()
+        return False
+    return True
+
+
+def kpigov_year_as_written(value: Any, context: Any) -> Any:
+    """A thai_gdc year field (first/last_year_of_data): free text there, so
+    kept as written (``2017``, ``ไม่ทราบ``); read with :func:`be_year`."""
+    if value is missing or value in (None, ""):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise Invalid(tk._("Must be text"))
+    text = str(value)
+    if _CONTROL.search(text):
+        raise Invalid(tk._("Must not contain control characters"))
+    if len(text) > 100:
+        raise Invalid(tk._("Must be at most {max} characters long").format(max=100))
+    return text
+
+
+def be_year(value: Any) -> int | None:
+    """The B.E. year a year field means, or None (C.E. 1900-2199 converted,
+    Thai digits read; ``ไม่ทราบ`` and other text: None)."""
+    if value in (None, "") or value is missing:
+        return None
+    text = str(value).strip().translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789"))
+    if text.startswith(("พ.ศ.", "พ.ศ")):
+        text = text.lstrip("พ.ศ").strip()
+    if not text.isdigit():
+        return None
+    year = int(text)
+    if 1900 <= year <= 2199:
+        year += 543
+    return year if 2443 <= year <= 2742 else None
 
 
 def kpigov_data_category(value: Any, context: Any) -> Any:
@@ -203,3 +273,4 @@ def kpigov_boolean(value: Any, context: Any) -> Any:
 # Replaces CKAN's own (looked up by name by core and scheming schemas alike),
 # so Thai tags work with or without the kpigov dataset schema.
 tag_string_convert = kpigov_tag_string_convert
+

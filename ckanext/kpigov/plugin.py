@@ -69,6 +69,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
 
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         ledger.record_cadence(pkg_dict)
+        privacy.sync_visibility([pkg_dict.get("id")])
 
     def before_dataset_index(self, pkg_dict: dict[str, Any]) -> dict[str, Any]:
         # personal data never reaches the index (fields, stored dicts, text)

@@ -37,6 +37,10 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     def make_middleware(self, app: Any, config: Any) -> Any:
         if hasattr(app, "teardown_request"):
             app.teardown_request(transactions.teardown)
+        # no control character (NUL ...) in any request reaches a view
+        if hasattr(app, "before_request"):
+            from .logic.guard import before_request
+            app.before_request(before_request)
         return app
 
     # IActions: every action of logic/action.py, plus the DataStore hooks

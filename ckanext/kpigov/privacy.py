@@ -844,10 +844,12 @@ def chained_actions() -> dict[str, Any]:
 
 def scrub_existing(batch: int = 500) -> dict[str, int]:
     """Remove personal data from what was stored before this rule: the
-    dataset copies inside activities, then the search documents of the
-    datasets that have personal fields (reindexed through CKAN, so Solr and
-    kpigov_pgsearch alike). Idempotent: a second run changes no activity and
-    writes the same documents."""
+    dataset copies inside activities (and their relationships), the public
+    labels of activities of datasets since made private, then the search
+    documents of the datasets that have personal fields or relationships
+    (reindexed through CKAN, so Solr and kpigov_pgsearch alike).
+    Idempotent: a second run changes no activity and writes the same
+    documents."""
     import sqlalchemy as sa
     import ckan.model as model
     from ckan.lib import search
@@ -871,14 +873,27 @@ def scrub_existing(batch: int = 500) -> dict[str, int]:
                 changed += 1
         last = rows[-1].id
         model.Session.commit()
+    # activities of datasets made private before kpigov relabelled them
+    relabelled = 0
+    if hasattr(Activity, "permission_labels"):
+        for (pkg_id,) in model.Session.execute(sa.text(
+                "SELECT DISTINCT p.id FROM package p JOIN activity a ON a.object_id = p.id "
+                "WHERE p.private AND 'public' = ANY(a.permission_labels)")).fetchall():
+            pkg = model.Package.get(pkg_id)
+            if pkg is not None:
+                relabelled += _relabel_activities(pkg)
+        model.Session.commit()
     from . import compat
     p = model.package_table
+    rel = model.package_relationship_table
     ids = [r[0] for r in model.Session.execute(
         sa.select(p.c.id).where(p.c.state != "deleted", sa.or_(*[
-            compat.extra_column(name).isnot(None) for name in fields])))]
+            compat.extra_column(name).isnot(None) for name in fields],
+            p.c.id.in_(sa.select(rel.c.subject_package_id)),
+            p.c.id.in_(sa.select(rel.c.object_package_id)))))]
     for pkg_id in ids:
         search.rebuild(pkg_id, defer_commit=True)
     search.commit()
     model.Session.commit()
     return {"activities_read": read, "activities_scrubbed": changed,
-            "datasets_reindexed": len(ids)}
+            "activities_relabelled": relabelled, "datasets_reindexed": len(ids)}

@@ -159,9 +159,10 @@ def test_insiders_still_see_them(app, site):
     fmts = app.post("/api/3/action/format_autocomplete", json={"q": "leakmark"},
                     headers=member).json["result"]
     assert set(fmts) == {FMT_MARK + "x"}  # the reopened one now holds CSV only
-    acts = app.post("/api/3/action/organization_activity_list",
-                    json={"id": "org-a", "limit": 100}, headers=member).json["result"]
-    assert LATER_MARK + "title" in json.dumps(acts)
+    for ds in ("later", "bulk"):
+        acts = app.post("/api/3/action/package_activity_list",
+                        json={"id": site[ds]["id"]}, headers=member).json["result"]
+        assert len(acts) == (3 if ds == "later" else 2), ds
     diff = app.post("/api/3/action/activity_diff", headers=member, json={
         "id": site["opened_activity"], "object_type": "package"})
     assert diff.status_code == 200 and ERA_MARK in diff.json["result"]["diff"]

@@ -95,3 +95,88 @@ def as_bool(data_dict: dict[str, Any], key: str, default: bool = False) -> bool:
         return bool(tk.asbool(value))
     except (ValueError, TypeError):
         raise tk.ValidationError({key: [tk._("Must be true or false")]}) from None
+
+
+# --- every request ------------------------------------------------------------
+# CKAN answers a NUL byte in almost any input with a 500 (PostgreSQL text
+# cannot hold one: psycopg2 raises at the query), and not only in actions:
+# views query the database with URL parts and form fields before any
+# action runs. One check before every request of the portal — API calls,
+# web forms, every blueprint's routes, whichever plugin registered them —
+# refuses control characters in the URL's parts, the query string, the
+# form fields and a JSON body: a 409 Validation Error (CKAN's API answer to
+# bad input) on the API, a 400 page elsewhere. Nothing has run, so nothing
+# is stored. DataStore records are data, not metadata: there only NUL (which
+# PostgreSQL cannot store) is refused.
+
+_NUL = re.compile(r"\x00")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _request_problems() -> dict[str, list[str]]:
+    import json
+    from flask import request
+    path = request.path or ""
+    api = path.startswith("/api/")
+    data_only = api and "/action/datastore_" in path
+    errors: dict[str, list[str]] = {}
+
+    def scan(value: Any, where: str, pattern: "re.Pattern[str]" = _CONTROL) -> None:
+        found: dict[str, list[str]] = {}
+        _problems(value, where, found)
+        if pattern is _NUL:
+            found = {k: v for k, v in found.items() if _has_nul(value)}
+        errors.update(found)
+
+    if _CONTROL.search(path):
+        errors["url"] = [tk._("Must not contain control characters (such as NUL)")]
+    for key, value in (request.view_args or {}).items():
+        scan(value, key)
+    for key in request.args:
+        scan({key: request.args.getlist(key)}, "")
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.mimetype in _FORM_TYPES:
+            for key in request.form:
+                scan({key: request.form.getlist(key)}, "",
+                     _NUL if data_only else _CONTROL)
+            for key, upload in request.files.items(multi=True):
+                scan({key: upload.filename or ""}, "")
+        elif api:
+            raw = request.get_data(cache=True)
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    return errors  # CKAN answers malformed JSON with a 400
+                scan(body, "", _NUL if data_only else _CONTROL)
+    return errors
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if depth > _MAX_DEPTH:
+        return True
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
+def before_request() -> Any:
+    """Flask before_request, app-wide (registered by the plugin)."""
+    errors = _request_problems()
+    if not errors:
+        return None
+    from flask import make_response, request
+    import json
+    if request.path.startswith("/api/"):
+        body = {"help": request.url_root.rstrip("/") + "/api/3/action/help_show",
+                "success": False,
+                "error": dict(errors, __type="Validation Error")}
+        return make_response((json.dumps(body), 409,
+                              {"Content-Type": "application/json;charset=utf-8"}))
+    tk.abort(400, tk._("Must not contain control characters (such as NUL)"))
+    return None  # pragma: no cover (abort raises)

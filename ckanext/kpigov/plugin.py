@@ -53,10 +53,12 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
         actions.update(transactions.chained_actions())
         actions.update(privacy.chained_actions())
         from .logic.purge import dataset_purge
-        actions["dataset_purge"] = dataset_purge
+        actions["dataset_purge"] = guarded(dataset_purge)
         if p.plugin_loaded("datastore"):
             actions.update(datastore_hooks.chained_actions())
-        return actions
+        # every other action of the registry: no NUL, no non-string id
+        from .logic.guard import guard_registry
+        return guard_registry(actions, self.name)
 
     # IConfigurable
     def configure(self, config: Any) -> None:

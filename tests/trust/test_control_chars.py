@@ -38,10 +38,13 @@ MESSAGE = "Must not contain control characters"
 def _state():
     tables = [t for t in model.Session.execute(sa.text(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND "
-        "tablename NOT IN ('kpigov_search_facet_delta')")).scalars()]
+        # (api_token.last_access moves with every authenticated request)
+        "tablename NOT IN ('kpigov_search_facet_delta', 'api_token')")).scalars()]
     out = {t: model.Session.execute(sa.text(
-        'SELECT count(*), md5(coalesce(string_agg(x::text, \',\' ORDER BY x::text), \'\')) '
-        'FROM "%s" x' % t)).first() for t in sorted(tables)}
+        # (users' last_active moves with every request)
+        "SELECT count(*), md5(coalesce(string_agg((to_jsonb(x) - 'last_active')::text, ',' "
+        "ORDER BY (to_jsonb(x) - 'last_active')::text), '')) FROM \"%s\" x" % t)).first()
+        for t in sorted(tables)}
     model.Session.remove()
     return out
 
@@ -50,7 +53,9 @@ def _state():
 def site():
     sysadmin = factories.SysadminWithToken()
     org = factories.Organization(name="org-a")
-    ds = factories.Dataset(name="ds", owner_org=org["id"],
+    ds = factories.Dataset(name="ds", owner_org=org["id"], maintainer="m",
+                           maintainer_email="m@example.org", update_frequency_unit="เดือน",
+                           data_category="ข้อมูลสาธารณะ",
                            resources=[{"url": "http://example.org/a.csv"}])
     return {"sysadmin": sysadmin, "headers": {"Authorization": sysadmin["token"]},
             "org": org, "ds": ds}
@@ -89,9 +94,16 @@ def _call_every_action(app, site):
 def test_every_action_in_the_registry_refuses_control_characters(app, site, capsys):
     before = _state()
     results = _call_every_action(app, site)
-    bad = {k: v for k, v in results.items()
-           if v[0] != 409 or not isinstance(v[1], dict) or v[1].get("success") is not False
-           or MESSAGE not in repr(v[1].get("error"))}
+    def refused(key, value):
+        name, payload = key
+        if name.startswith("datastore_") and "\\x00" not in payload:
+            # records are data: only NUL is refused there (what CKAN's
+            # DataStore makes of the rest is not this test's concern)
+            return True
+        return (value[0] == 409 and isinstance(value[1], dict)
+                and value[1].get("success") is False
+                and MESSAGE in repr(value[1].get("error")))
+    bad = {k: v for k, v in results.items() if not refused(k, v)}
     with capsys.disabled():
         print("\ncontrol characters: %d actions, %d requests" % (
             len({k[0] for k in results}), len(results)))
@@ -104,6 +116,7 @@ def test_every_action_in_the_registry_refuses_control_characters(app, site, caps
 def test_without_the_guard_ckan_answers_some_with_a_500(app, site, monkeypatch):
     """The test above can fail: CKAN itself gives 500s for NUL bytes."""
     monkeypatch.setattr(guard, "_request_problems", lambda: {})
+    monkeypatch.setattr(guard, "check_action_input", lambda data_dict: None)
     results = _call_every_action(app, site)
     server_errors = sorted({k[0] for k, v in results.items() if v[0] >= 500})
     assert len(server_errors) > 10, server_errors
@@ -139,9 +152,15 @@ class _Form(html.parser.HTMLParser):
             self.forms.append(self._form)
         if self._form is None or not a.get("name"):
             return
+        if tag == "button" or tag == "input" and (a.get("type") or "").lower() == "submit":
+            # the first submit button, as a browser sends the one clicked
+            if (a.get("type") or "submit").lower() == "submit" and not self._form.get("button"):
+                self._form["button"] = True
+                self._form["fields"].append([a["name"], a.get("value") or ""])
+            return
         if tag == "input":
             kind = (a.get("type") or "text").lower()
-            if kind in ("submit", "button", "file", "image", "reset"):
+            if kind in ("button", "file", "image", "reset"):
                 return
             if kind in ("checkbox", "radio") and "checked" not in a:
                 return
@@ -180,7 +199,7 @@ def _forms(app, url, headers):
 HOSTILE = {"nul": "a\x00b", "escape": "\x1b[2J", "huge": "ก" * 100_000}
 
 
-def _grid(app, url, headers):
+def _grid(app, url, headers, failures):
     """Each field of each POST form on the page, one at a time: NUL and
     other control bytes (refused, nothing stored), 100 kB of text and a
     field sent twice (a list: wrong type) — never a 500."""
@@ -203,11 +222,18 @@ def _grid(app, url, headers):
                     ("_csrf_token", t) for t in token[:1]]
                 before = _state() if label in ("nul", "escape") else None
                 body = "&".join("%s=%s" % (_q(n), _q(v)) for n, v in data)
-                res = app.post(target, data=body, headers=dict(
-                    headers, **{"Content-Type": "application/x-www-form-urlencoded"}),
-                    follow_redirects=False)
                 cases += 1
-                assert res.status_code < 500, (url, name, label)
+                try:
+                    res = app.post(target, data=body, headers=dict(
+                        headers, **{"Content-Type": "application/x-www-form-urlencoded"}),
+                        follow_redirects=False)
+                except Exception as err:  # testing mode re-raises a 500's cause
+                    model.Session.remove()
+                    failures.append((url, name, label, repr(err)[:120]))
+                    continue
+                if res.status_code >= 500:
+                    failures.append((url, name, label, res.status_code))
+                    continue
                 if before is not None:
                     assert res.status_code == 400, (url, name, label, res.status_code)
                     assert MESSAGE in res.get_data(as_text=True)
@@ -227,11 +253,12 @@ def test_hostile_grid_on_the_dataset_form_and_governance_forms(app, site, capsys
              "/dataset/ds/resource/new"] + [
         "/organization/org-a/governance/" + tab
         for tab in ("team", "plan", "stakeholders", "evidence")]
-    counted = {}
+    counted, failures = {}, []
     for url in pages:
-        counted[url] = _grid(app, url, headers)
+        counted[url] = _grid(app, url, headers, failures)
     with capsys.disabled():
         print("\nform grid: %r" % counted)
+    assert not failures, failures
     assert all(counted.values()), counted
     assert sum(counted.values()) > 100
 

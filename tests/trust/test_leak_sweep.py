@@ -127,7 +127,7 @@ def _build():
                         PRIVATE_EMAIL, PRIVATE_PHONE, "e")
     helpers.call_action("package_patch", context=dict(sys_ctx), id=reopened["id"],
                         private=False, title="เปิดแล้ว", notes="เปิดเผย",
-                        kpigov_stakeholders=[])
+                        kpigov_stakeholders=[], tags=[{"name": "opentag"}])
     # "changed" activities with the contacts, made by a member
     for ds in (public, private):
         helpers.call_action("package_patch", context={"user": users["member"]["name"]},

@@ -134,6 +134,16 @@ def _request_problems() -> dict[str, list[str]]:
         scan(value, key)
     for key in request.args:
         scan({key: request.args.getlist(key)}, "")
+    # an identifier sent twice becomes a list in CKAN's views (``pkg_name``
+    # of the dataset form goes straight into package_update and back to
+    # package_show in its error handler): one value only
+    sources = [request.args]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in _FORM_TYPES:
+        sources.append(request.form)
+    for source in sources:
+        for key in IDENTIFIERS + ("pkg_name", "name", "tag_string", "save", "_ckan_phase"):
+            if len(source.getlist(key)) > 1:
+                errors[key] = [tk._("Must be given only once")]
     if request.method in ("POST", "PUT", "PATCH"):
         if request.mimetype in _FORM_TYPES:
             for key in request.form:
@@ -178,5 +188,92 @@ def before_request() -> Any:
                 "error": dict(errors, __type="Validation Error")}
         return make_response((json.dumps(body), 409,
                               {"Content-Type": "application/json;charset=utf-8"}))
-    tk.abort(400, tk._("Must not contain control characters (such as NUL)"))
+    tk.abort(400, "; ".join(sorted({m for msgs in errors.values() for m in msgs})))
     return None  # pragma: no cover (abort raises)
+
+
+# --- every action of the registry ---------------------------------------------
+# Views and CKAN's own code call actions directly (a web form's fields go
+# straight into package_update), so the request check is not enough for
+# what PostgreSQL cannot take: every action in the registry — CKAN's and
+# every plugin's — refuses a NUL byte anywhere in its input, and an
+# identifier that is not a string (a form field sent twice is a list:
+# ``Package.get(['a', 'b'])`` is a 500). Only NUL: stored data cannot hold
+# one, so no internal call that re-sends stored data (activity_create with
+# a dataset, package_update from package_show) is ever refused; other
+# control characters are refused where users send them (the request check,
+# kpigov's actions, the dataset and resource writes).
+
+IDENTIFIERS = ("id", "name_or_id", "package_id", "resource_id", "owner_org")
+
+
+def check_action_input(data_dict: Any) -> None:
+    if not isinstance(data_dict, dict):
+        return
+    errors: dict[str, list[str]] = {}
+    for key in IDENTIFIERS:
+        value = data_dict.get(key)
+        if value is not None and not isinstance(value, str):
+            errors[key] = [tk._("Must be a string")]
+    for key, value in data_dict.items():
+        if hasattr(value, "read") or key in errors:
+            continue
+        if _has_nul(key) or _has_nul(value):
+            errors[str(key).replace("\x00", "")] = [
+                tk._("Must not contain control characters (such as NUL)")]
+    if errors:
+        raise tk.ValidationError(errors)
+
+
+def _registry_names(own: str) -> dict[str, Any]:
+    """Every action name CKAN's registry will hold besides kpigov's: core
+    modules and the other plugins' (name -> a function to read attributes
+    such as side_effect_free from)."""
+    import importlib
+    import ckan.authz as authz
+    import ckan.plugins as p
+    names: dict[str, Any] = {}
+    for module_name in ("get", "create", "update", "delete", "patch"):
+        module = importlib.import_module("ckan.logic.action." + module_name)
+        for name, fn in authz.get_local_functions(module):
+            if module_name == "get" and not hasattr(fn, "side_effect_free"):
+                fn.side_effect_free = True
+            names[name] = fn
+    for plugin in p.PluginImplementations(p.IActions):
+        if plugin.name == own:
+            continue
+        for name, fn in plugin.get_actions().items():
+            if not getattr(fn, "chained_action", False):
+                names[name] = fn
+            else:
+                names.setdefault(name, fn)
+    return names
+
+
+def guard_registry(actions: dict[str, Any], own: str = "kpigov") -> dict[str, Any]:
+    """kpigov's action dict, with every other action of the registry
+    chained to :func:`check_action_input` (composed with kpigov's own chain
+    where it has one)."""
+    out = dict(actions)
+    for name, base in _registry_names(own).items():
+        mine = out.get(name)
+        if mine is not None and not getattr(mine, "chained_action", False):
+            continue  # kpigov's own action (guarded where it is defined)
+
+        def make(inner: Any = mine) -> Any:
+            def chained(up: Any, context: Any, data_dict: Any) -> Any:
+                check_action_input(data_dict)
+                if inner is not None:
+                    return inner(up, context, data_dict)
+                return up(context, data_dict)
+            return chained
+        fn = make()
+        fn.__name__ = name
+        source = mine if mine is not None else base
+        if getattr(source, "side_effect_free", False) or getattr(
+                base, "side_effect_free", False):
+            fn.side_effect_free = True  # type: ignore[attr-defined]
+        if getattr(base, "auth_audit_exempt", False):
+            fn.auth_audit_exempt = True  # type: ignore[attr-defined]
+        out[name] = tk.chained_action(fn)
+    return out

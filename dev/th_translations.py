@@ -22,6 +22,8 @@ TH = {
         "ไตรมาส {q} ของปีงบประมาณ {fy} ยังไม่เริ่ม",
     'Invalid request': 'คำขอไม่ถูกต้อง',
     'Must be true or false': 'ต้องเป็น true หรือ false',
+    'Must be a string': 'ต้องเป็นข้อความ',
+    'Must be given only once': 'ต้องระบุเพียงครั้งเดียว',
     'Must not contain control characters (such as NUL)': 'ต้องไม่มีอักขระควบคุม (เช่น NUL)',
     'Nested too deeply': 'ข้อมูลซ้อนกันลึกเกินไป',
     'Not authorized to see this page': 'ไม่มีสิทธิ์ดูหน้านี้',

@@ -95,6 +95,7 @@ def privacy_scrub() -> None:
     from . import privacy
     stats = privacy.scrub_existing()
     click.echo("activities read: {activities_read}, scrubbed: {activities_scrubbed}, "
+               "relabelled: {activities_relabelled}, "
                "datasets reindexed: {datasets_reindexed}".format(**stats))
 
 

@@ -39,6 +39,10 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     def make_middleware(self, app: Any, config: Any) -> Any:
         if hasattr(app, "teardown_request"):
             app.teardown_request(transactions.teardown)
+        # no control character (NUL ...) in any request reaches a view
+        if hasattr(app, "before_request"):
+            from .logic.guard import before_request
+            app.before_request(before_request)
         return app
 
     # IActions: every action of logic/action.py, plus the DataStore hooks
@@ -53,10 +57,12 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
         actions.update(transactions.chained_actions())
         actions.update(privacy.chained_actions())
         from .logic.purge import dataset_purge
-        actions["dataset_purge"] = dataset_purge
+        actions["dataset_purge"] = guarded(dataset_purge)
         if p.plugin_loaded("datastore"):
             actions.update(datastore_hooks.chained_actions())
-        return actions
+        # every other action of the registry: no NUL, no non-string id
+        from .logic.guard import guard_registry
+        return guard_registry(actions, self.name)
 
     # IConfigurable
     def configure(self, config: Any) -> None:
@@ -75,6 +81,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     def after_dataset_update(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         ledger.record_cadence(pkg_dict)
         life.record(pkg_dict["id"])
+        privacy.sync_visibility([pkg_dict.get("id")])
 
     def after_dataset_delete(self, context: Any, pkg_dict: dict[str, Any]) -> None:
         if pkg_dict.get("id"):

@@ -144,6 +144,7 @@ def scrub_index_document(doc: dict[str, Any]) -> dict[str, Any]:
                     not keys or key.rsplit("__", 1)[1] in keys):
                 doc.pop(key, None)
     _scrub_stored_dicts(doc, fields)
+    _scrub_index_relationships(doc)
     return doc
 
 
@@ -172,6 +173,9 @@ def scrub_activity_data(data: Any) -> Any:
     data = dict(data)
     pkg = copy.deepcopy(data["package"])
     scrub_package(pkg)
+    # the other datasets of its relationships may be (or become) private
+    for key in _REL_KEYS:
+        pkg.pop(key, None)
     data["package"] = pkg
     return data
 
@@ -306,80 +310,185 @@ def restore_personal(pkg_dict: dict[str, Any]) -> None:
 
 def strip_contacts(pkg_dict: dict[str, Any], context: Any) -> None:
     """after_dataset_show: outsiders lose the personal data; insiders get
-    it even when package_show answered from the (personal-free) index."""
+    it even when package_show answered from the (personal-free) index.
+    Relationships to datasets the viewer may not see are left out."""
+    filter_relationships(pkg_dict, context)
+    _filter_stored_copies(pkg_dict, context)
     if may_see_contacts(pkg_dict, context):
         restore_personal(pkg_dict)
         return
     scrub_package(pkg_dict)
 
 
-# --- CKAN's tag actions ------------------------------------------------------
-# tag_list, tag_search and tag_autocomplete read the tag table directly and
-# so list the tags of private datasets to anyone; only tags the user may see
-# on some dataset are kept.
+# --- CKAN's tag and format actions -------------------------------------------
+# tag_list, tag_search, tag_autocomplete and format_autocomplete read the tag
+# and resource tables directly and so list what private datasets hold to
+# anyone. kpigov answers them with the same queries restricted, in SQL, to
+# datasets the user may see (bounded: no reading of every tag to filter).
 
-def _visible_tags(context: dict[str, Any], names: list[str]) -> set[str]:
+def visible_packages(context: dict[str, Any]) -> Any:
+    """A SQL condition on ``package`` for the datasets the context's user
+    may see (public ones, and private ones of organizations the user is a
+    member of), or None when the user sees every dataset (internal calls,
+    sysadmins, evaluators)."""
     import sqlalchemy as sa
-    import ckan.authz as authz
     import ckan.model as model
-    user = context.get("user") or ""
-    if not names or context.get("ignore_auth") or (user and authz.is_sysadmin(user)):
-        return set(names)
     from .logic.auth import is_evaluator
-    if is_evaluator(user):
-        return set(names)
-    p, pt, t = model.package_table, model.package_tag_table, model.tag_table
+    user = context.get("user") or ""
+    if context.get("ignore_auth") or (user and is_evaluator(user)):
+        return None
+    p = model.package_table
     visible = p.c.private == sa.false()
-    if user:
-        orgs = [g.id for g in (model.User.by_name(user).get_groups("organization")
-                               if model.User.by_name(user) else [])]
+    user_obj = model.User.by_name(user) if user else None
+    if user_obj is not None:
+        orgs = [g.id for g in user_obj.get_groups("organization")]
         if orgs:
             visible = sa.or_(visible, p.c.owner_org.in_(orgs))
-    q = (sa.select(t.c.name).distinct()
-         .select_from(t.join(pt, pt.c.tag_id == t.c.id).join(p, p.c.id == pt.c.package_id))
-         .where(t.c.name.in_(names), pt.c.state == "active", p.c.state == "active",
-                visible))
+        if tk_config_collaborators():
+            mine = sa.select(model.package_member_table.c.package_id).where(
+                model.package_member_table.c.user_id == user_obj.id)
+            visible = sa.or_(visible, p.c.id.in_(mine))
+    return visible
+
+
+def tk_config_collaborators() -> bool:
+    import ckan.plugins.toolkit as tk
+    return bool(tk.asbool(tk.config.get("ckan.auth.allow_dataset_collaborators")))
+
+
+def _visible_tags(context: dict[str, Any], names: list[str]) -> set[str]:
+    """Of these free-tag names, those on a dataset the user may see."""
+    if not names:
+        return set()
+    import sqlalchemy as sa
+    import ckan.model as model
+    t = model.tag_table
+    q = sa.select(t.c.name).where(t.c.name.in_(names), _on_visible_dataset(context))
     return {r[0] for r in model.Session.execute(q)}
+
+
+def _on_visible_dataset(context: dict[str, Any]) -> Any:
+    """EXISTS: the tag is on an active dataset the user may see."""
+    import sqlalchemy as sa
+    import ckan.model as model
+    p, pt, t = model.package_table, model.package_tag_table, model.tag_table
+    cond = [pt.c.tag_id == t.c.id, pt.c.state == "active", p.c.state == "active"]
+    visible = visible_packages(context)
+    if visible is not None:
+        cond.append(visible)
+    return sa.exists(sa.select(sa.literal(1)).select_from(
+        pt.join(p, p.c.id == pt.c.package_id)).where(*cond))
 
 
 def _tag_name(tag: Any) -> str:
     return tag.get("name", "") if isinstance(tag, dict) else str(tag)
 
 
-def _keep_visible(context: dict[str, Any], tags: Any) -> Any:
-    if not isinstance(tags, list):
-        return tags
-    seen = _visible_tags(context, [_tag_name(t) for t in tags])
-    return [t for t in tags if _tag_name(t) in seen]
+def _whole(data_dict: dict[str, Any], key: str, default: Optional[int]) -> Optional[int]:
+    import ckan.plugins.toolkit as tk
+    raw = data_dict.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(float(raw))
+    except (TypeError, ValueError, OverflowError):
+        raise tk.ValidationError({key: [tk._("Must be a whole number")]}) from None
+    if value < 0:
+        raise tk.ValidationError({key: [tk._("Must be a whole number")]})
+    return value
+
+
+def _tag_query(context: dict[str, Any], data_dict: dict[str, Any],
+               with_terms: bool) -> tuple[Any, bool]:
+    """CKAN's _tag_search (free tags on datasets, or one vocabulary's tags,
+    each term matched as a substring), restricted to datasets the user may
+    see. A vocabulary's tags are the vocabulary's public terms
+    (vocabulary_show lists them to anyone): not restricted. Returns the
+    select and whether it matched anything at all to query."""
+    import sqlalchemy as sa
+    import ckan.model as model
+    t = model.tag_table
+    q = sa.select(t)
+    vocab_ref = data_dict.get("vocabulary_id")
+    if vocab_ref:
+        vocab = model.Vocabulary.get(str(vocab_ref))
+        if not vocab:
+            return q, False
+        q = q.where(t.c.vocabulary_id == vocab.id)
+    else:
+        q = q.where(t.c.vocabulary_id.is_(None), _on_visible_dataset(context))
+    if with_terms:
+        terms = data_dict.get("query") or data_dict.get("q") or []
+        if isinstance(terms, str):
+            terms = [terms]
+        if not isinstance(terms, list):
+            terms = [str(terms)]
+        terms = [str(term).strip() for term in terms if str(term).strip()]
+        fields = data_dict.get("fields") or {}
+        if isinstance(fields, dict):
+            terms += [str(v) for k, v in fields.items() if k in ("tag", "tags")]
+        if not terms:
+            return q, False
+        import ckan.model.misc as misc
+        for term in terms:
+            escaped = misc.escape_sql_like_special_characters(term, escape="\\")
+            q = q.where(t.c.name.ilike("%" + escaped + "%"))
+    return q, True
+
+
+def _tags(context: dict[str, Any], data_dict: dict[str, Any], with_terms: bool = True,
+          paged: bool = True) -> tuple[list[Any], int]:
+    import sqlalchemy as sa
+    import ckan.model as model
+    q, any_match = _tag_query(context, data_dict, with_terms)
+    if not any_match:
+        return [], 0
+    count = model.Session.execute(
+        sa.select(sa.func.count()).select_from(q.subquery())).scalar() or 0
+    q = q.order_by(model.tag_table.c.name)
+    if paged:
+        offset = _whole(data_dict, "offset", None)
+        limit = _whole(data_dict, "limit", None)
+        if offset:
+            q = q.offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+    ids = [r.id for r in model.Session.execute(q)]
+    by_id = {tag.id: tag for tag in model.Session.query(model.Tag).filter(
+        model.Tag.id.in_(ids))} if ids else {}
+    return [by_id[i] for i in ids if i in by_id], count
 
 
 def _chained_tag_list(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
-    return _keep_visible(context, up(context, data_dict))
+    import ckan.plugins.toolkit as tk
+    from ckan.lib.dictization import model_dictize
+    data_dict = data_dict or {}
+    tk.check_access("tag_list", context, data_dict)
+    query = data_dict.get("query") or data_dict.get("q")
+    tags, _count = _tags(context, data_dict, with_terms=bool(query))
+    if tk.asbool(data_dict.get("all_fields") or False):
+        return model_dictize.tag_list_dictize(tags, dict(context))
+    return [tag.name for tag in tags]
 
 
 def _chained_tag_autocomplete(up: Any, context: dict[str, Any],
                               data_dict: dict[str, Any]) -> Any:
-    return _keep_visible(context, up(context, data_dict))
+    import ckan.plugins.toolkit as tk
+    data_dict = data_dict or {}
+    tk.check_access("tag_autocomplete", context, data_dict)
+    tags, _count = _tags(context, data_dict)
+    return [tag.name for tag in tags]
 
 
 def _chained_tag_search(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
-    """The count and the page are those of the visible tags: every match is
-    read, filtered, then paged (a count of all matches would let anyone
-    spell out a private tag by its prefix)."""
-    data_dict = dict(data_dict or {})
+    """The count and the page are those of the visible tags (a count of all
+    matches would let anyone spell out a private tag by its prefix)."""
     import ckan.plugins.toolkit as tk
-    try:
-        raw_limit = data_dict.get("limit")
-        limit = int(float(raw_limit)) if raw_limit is not None and raw_limit != "" else 10
-        offset = int(float(data_dict.get("offset") or 0))
-    except (TypeError, ValueError):
-        raise tk.ValidationError({"limit": [tk._("Must be a whole number")]}) from None
-    result = up(context, dict(data_dict, limit=100000, offset=0))
-    if isinstance(result, dict) and isinstance(result.get("results"), list):
-        kept = _keep_visible(context, result["results"])
-        result = dict(result, count=len(kept),
-                      results=kept[max(0, offset):max(0, offset) + max(0, limit)])
-    return result
+    from ckan.lib.dictization import table_dictize
+    data_dict = data_dict or {}
+    tk.check_access("tag_search", context, data_dict)
+    tags, count = _tags(context, data_dict)
+    return {"count": count, "results": [table_dictize(tag, dict(context)) for tag in tags]}
 
 
 def _chained_tag_show(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
@@ -389,6 +498,32 @@ def _chained_tag_show(up: Any, context: dict[str, Any], data_dict: dict[str, Any
         import ckan.plugins.toolkit as tk
         raise tk.ObjectNotFound()  # as CKAN answers an unknown tag
     return result
+
+
+def _chained_format_autocomplete(up: Any, context: dict[str, Any],
+                                 data_dict: dict[str, Any]) -> Any:
+    """CKAN's query (formats of active resources containing ``q``, most
+    used first), over resources of active datasets the user may see."""
+    import sqlalchemy as sa
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+    from ckan.logic.schema import default_autocomplete_schema
+    data, errors = tk.navl_validate(dict(data_dict or {}), default_autocomplete_schema(),
+                                    context)
+    if errors:
+        raise tk.ValidationError(errors)
+    tk.check_access("format_autocomplete", context, data)
+    limit = data.get("limit", 5)
+    r, p = model.resource_table, model.package_table
+    cond = [r.c.state == "active", p.c.state == "active",
+            r.c.format.ilike("%" + str(data["q"]) + "%")]
+    visible = visible_packages(context)
+    if visible is not None:
+        cond.append(visible)
+    q = (sa.select(r.c.format, sa.func.count(r.c.format).label("total"))
+         .select_from(r.join(p, p.c.id == r.c.package_id)).where(*cond)
+         .group_by(r.c.format).order_by(sa.text("total DESC"), r.c.format).limit(limit))
+    return [row[0].lower() for row in model.Session.execute(q)]
 
 
 def _user_of(context: dict[str, Any]) -> str:
@@ -461,6 +596,209 @@ def _chained_member_list(up: Any, context: dict[str, Any], data_dict: dict[str, 
     return [r for r in result if not (isinstance(r, (list, tuple)) and r[0] in hidden)]
 
 
+# --- dataset relationships --------------------------------------------------
+# CKAN names the other dataset of a relationship (package_relationships_list,
+# package_show's relationships_as_subject/_object, the index's depends_on,
+# child_of ... fields) whatever its privacy.
+
+_REL_KEYS = {"relationships_as_subject": "object_package_id",
+             "relationships_as_object": "subject_package_id"}
+
+
+def _context_of_request(context: Any) -> dict[str, Any]:
+    if context is not None:
+        return context
+    user = _request_user()
+    return {"ignore_auth": True} if user is None else {"user": user}
+
+
+def visible_ids(context: Any, refs: Any) -> set[str]:
+    """Of these dataset ids or names, those the user may see (as given)."""
+    import sqlalchemy as sa
+    import ckan.model as model
+    refs = {str(r) for r in refs if r}
+    if not refs:
+        return set()
+    p = model.package_table
+    q = sa.select(p.c.id, p.c.name).where(sa.or_(p.c.id.in_(refs), p.c.name.in_(refs)))
+    visible = visible_packages(_context_of_request(context))
+    if visible is not None:
+        q = q.where(visible)
+    seen: set[str] = set()
+    for row in model.Session.execute(q):
+        seen.update({row[0], row[1]})
+    return refs & seen
+
+
+def filter_relationships(pkg_dict: dict[str, Any], context: Any) -> None:
+    """A dataset dict's relationships without those to datasets the user
+    may not see."""
+    lists = {key: pkg_dict.get(key) for key in _REL_KEYS
+             if isinstance(pkg_dict.get(key), list) and pkg_dict.get(key)}
+    if not lists:
+        return
+    refs = {_other(rel, key) for key, rels in lists.items() for rel in rels}
+    seen = visible_ids(context, refs)
+    for key, rels in lists.items():
+        pkg_dict[key] = [rel for rel in rels if _other(rel, key) in seen]
+
+
+def _other(rel: Any, key: str) -> Any:
+    """The other dataset's id of a shown relationship (package_show's
+    schema moves it into ``__extras``)."""
+    if not isinstance(rel, dict):
+        return None
+    extras = rel.get("__extras")
+    return rel.get(_REL_KEYS[key]) or (
+        extras.get(_REL_KEYS[key]) if isinstance(extras, dict) else None)
+
+
+def _scrub_index_relationships(doc: dict[str, Any]) -> None:
+    """The index document's relationship fields (the other datasets' names,
+    by relationship type: ``depends_on``, ``child_of`` ...), which facets
+    and ``fl`` return to anyone, name public datasets only;
+    :func:`sync_visibility` reindexes the others of a dataset whose privacy
+    changes. (The stored copies keep them: filtered as they are shown.)"""
+    import ckan.model as model
+    types = {t for pair in model.PackageRelationship.types for t in pair}
+    named = {key: doc[key] for key in types if isinstance(doc.get(key), list)}
+    if not named:
+        return
+    public = visible_ids({"user": ""}, {v for values in named.values() for v in values})
+    for key, values in named.items():
+        kept = [v for v in values if v in public]
+        if kept:
+            doc[key] = kept
+        else:
+            doc.pop(key, None)
+
+
+def _filter_stored_copies(result: dict[str, Any], context: Any) -> None:
+    """A search result's stored dataset copies (``fl=data_dict`` ...): their
+    relationships as the viewer may see them now."""
+    for key in ("data_dict", "validated_data_dict"):
+        raw = result.get(key)
+        if not (isinstance(raw, str) and "relationships_as_" in raw):
+            continue
+        try:
+            stored = json.loads(raw)
+        except ValueError:
+            result.pop(key, None)
+            continue
+        if isinstance(stored, dict):
+            filter_relationships(stored, context)
+            _filter_stored_copies(stored, context)
+            result[key] = json.dumps(stored)
+
+
+def _chained_package_relationships_list(up: Any, context: dict[str, Any],
+                                        data_dict: dict[str, Any]) -> Any:
+    result = up(context, data_dict)
+    if not isinstance(result, list):
+        return result
+    refs = {ref for rel in result if isinstance(rel, dict)
+            for ref in (rel.get("subject"), rel.get("object"))}
+    seen = visible_ids(context, refs)
+    return [rel for rel in result if isinstance(rel, dict)
+            and rel.get("subject") in seen and rel.get("object") in seen]
+
+
+# --- activities of datasets whose privacy changed ----------------------------
+# CKAN 2.11 labels each activity with the dataset's permission labels when
+# it is written, and lists activities by those labels only: the activities
+# of a public dataset that later became private stay public (its name,
+# title and old content, in organization, user, dashboard and "recently
+# changed" streams). kpigov relabels them when the dataset becomes private
+# (remembering they were public), and back when it is public again.
+# Activities written while it was private keep their private labels.
+
+WAS_PUBLIC = "kpigov-was-public"
+
+
+def _relabel_activities(pkg: Any) -> int:
+    import sqlalchemy as sa
+    import ckan.model as model
+    from ckan.lib.plugins import get_permission_labels
+    try:
+        from ckanext.activity.model import Activity
+    except ImportError:  # pragma: no cover
+        return 0
+    if not hasattr(Activity, "permission_labels"):
+        return 0  # CKAN 2.10: no labels (and no activities of private datasets)
+    if pkg.private:
+        labels = list(get_permission_labels().get_dataset_labels(pkg)) + [WAS_PUBLIC]
+        was = "public"
+    else:
+        labels, was = ["public"], WAS_PUBLIC
+    result = model.Session.execute(sa.text(
+        "UPDATE activity SET permission_labels = :labels "
+        "WHERE object_id = :id AND :was = ANY(permission_labels)"),
+        {"labels": labels, "id": pkg.id, "was": was})
+    return int(result.rowcount or 0)
+
+
+def sync_visibility(pkg_ids: Any) -> None:
+    """After datasets' privacy may have changed: their past activities are
+    labelled as the dataset is now, and datasets related to them are
+    reindexed (their index documents name public datasets only)."""
+    import ckan.model as model
+    from ckan.lib import search
+    related: set[str] = set()
+    for pkg_id in pkg_ids:
+        pkg = model.Package.get(pkg_id)
+        if pkg is None:
+            continue
+        _relabel_activities(pkg)
+        for rel in pkg.get_relationships():
+            related.update({rel.subject_package_id, rel.object_package_id})
+        related.discard(pkg.id)
+    for other in sorted(related):
+        search.rebuild(other, defer_commit=True)
+    if related:
+        search.commit()
+
+
+def _chained_bulk_update(up: Any, context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
+    """CKAN updates the datasets with a bulk query that leaves the session's
+    copies stale (its own activity for the change was labelled as before:
+    public for a dataset just made private). Committed by then: the copies
+    are reloaded, past activities relabelled."""
+    result = up(context, data_dict)
+    import ckan.model as model
+    model.Session.expire_all()
+    ids = (data_dict or {}).get("datasets") or []
+    if isinstance(ids, list) and ids:
+        sync_visibility([str(i) for i in ids])
+        model.Session.commit()
+    return result
+
+
+def _chained_activity_diff(up: Any, context: dict[str, Any],
+                           data_dict: dict[str, Any]) -> Any:
+    """CKAN checks the asked activity, not the earlier one it diffs with:
+    a dataset made public again diffed its private-era content to anyone.
+    The earlier activity must be one the user may see, as activity_show
+    requires of the asked one."""
+    result = up(context, data_dict)
+    import ckan.authz as authz
+    import ckan.model as model
+    import ckan.plugins.toolkit as tk
+    from ckan.lib.plugins import get_permission_labels
+    from ckanext.activity.model import Activity
+    acts = result.get("activities") if isinstance(result, dict) else None
+    if not acts or authz.is_sysadmin(context.get("user")):
+        return result
+    prev = model.Session.query(Activity).get(acts[0].get("id"))
+    labels = getattr(prev, "permission_labels", None)
+    if prev is None or labels is None:
+        return result
+    user_labels = get_permission_labels().get_user_dataset_labels(
+        context.get("auth_user_obj"))
+    if not set(labels) & set(user_labels):
+        raise tk.ObjectNotFound("Previous activity for this object not found")
+    return result
+
+
 _CHAINED = {
     "tag_list": (_chained_tag_list, True),
     "tag_search": (_chained_tag_search, True),
@@ -473,24 +811,32 @@ _CHAINED = {
     "dataset_follower_list": (_hiding_private, True),
     "am_following_dataset": (_hiding_private, True),
     "follow_dataset": (_hiding_private, False),
+    "format_autocomplete": (_chained_format_autocomplete, True),
+    "package_relationships_list": (_chained_package_relationships_list, True),
+    "bulk_update_private": (_chained_bulk_update, False),
+    "bulk_update_public": (_chained_bulk_update, False),
+    "bulk_update_delete": (_chained_bulk_update, False),
 }
 
 
 def chained_actions() -> dict[str, Any]:
-    import ckan.logic as logic
+    import ckan.plugins as p
     import ckan.plugins.toolkit as tk
     out = {}
-    for name, (fn, read_only) in _CHAINED.items():
-        def make(fn: Any = fn) -> Any:
+    chained = dict(_CHAINED)
+    if p.plugin_loaded("activity"):
+        chained["activity_diff"] = (_chained_activity_diff, True)
+    for name, (fn, read_only) in chained.items():
+        def make(fn_name: str = fn.__name__) -> Any:
             def chained(up: Any, context: Any, data_dict: Any) -> Any:
-                return fn(up, context, data_dict)
+                # looked up when called (a test may swap one out)
+                return globals()[fn_name](up, context, data_dict)
             return chained
         wrapped = make()
         wrapped.__name__ = name
         if read_only:
             wrapped = tk.side_effect_free(wrapped)
         out[name] = tk.chained_action(wrapped)
-    del logic
     return out
 
 
@@ -498,10 +844,12 @@ def chained_actions() -> dict[str, Any]:
 
 def scrub_existing(batch: int = 500) -> dict[str, int]:
     """Remove personal data from what was stored before this rule: the
-    dataset copies inside activities, then the search documents of the
-    datasets that have personal fields (reindexed through CKAN, so Solr and
-    kpigov_pgsearch alike). Idempotent: a second run changes no activity and
-    writes the same documents."""
+    dataset copies inside activities (and their relationships), the public
+    labels of activities of datasets since made private, then the search
+    documents of the datasets that have personal fields or relationships
+    (reindexed through CKAN, so Solr and kpigov_pgsearch alike).
+    Idempotent: a second run changes no activity and writes the same
+    documents."""
     import sqlalchemy as sa
     import ckan.model as model
     from ckan.lib import search
@@ -525,14 +873,27 @@ def scrub_existing(batch: int = 500) -> dict[str, int]:
                 changed += 1
         last = rows[-1].id
         model.Session.commit()
+    # activities of datasets made private before kpigov relabelled them
+    relabelled = 0
+    if hasattr(Activity, "permission_labels"):
+        for (pkg_id,) in model.Session.execute(sa.text(
+                "SELECT DISTINCT p.id FROM package p JOIN activity a ON a.object_id = p.id "
+                "WHERE p.private AND 'public' = ANY(a.permission_labels)")).fetchall():
+            pkg = model.Package.get(pkg_id)
+            if pkg is not None:
+                relabelled += _relabel_activities(pkg)
+        model.Session.commit()
     from . import compat
     p = model.package_table
+    rel = model.package_relationship_table
     ids = [r[0] for r in model.Session.execute(
         sa.select(p.c.id).where(p.c.state != "deleted", sa.or_(*[
-            compat.extra_column(name).isnot(None) for name in fields])))]
+            compat.extra_column(name).isnot(None) for name in fields],
+            p.c.id.in_(sa.select(rel.c.subject_package_id)),
+            p.c.id.in_(sa.select(rel.c.object_package_id)))))]
     for pkg_id in ids:
         search.rebuild(pkg_id, defer_commit=True)
     search.commit()
     model.Session.commit()
     return {"activities_read": read, "activities_scrubbed": changed,
-            "datasets_reindexed": len(ids)}
+            "activities_relabelled": relabelled, "datasets_reindexed": len(ids)}

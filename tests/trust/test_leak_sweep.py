@@ -50,11 +50,15 @@ PRIVATE_TITLE = "leakmarkprivtitle ทะเบียนลับ"
 PRIVATE_NOTES = "leakmarkprivnotes รายละเอียดลับ"
 PRIVATE_RESOURCE = "leakmarkprivresource"
 PRIVATE_TAG = "leakmarkprivtag"
+RELATED = "leakmarkrelated"      # a private dataset a public one depends on
+LATER = "leakmarklater"          # public at first, then made private
+ERA = "leakmarkera"              # private-era content of a dataset made public
+PRIVATE_FORMAT = "leakmarkfmt"   # a private resource's format
 
 CONTACTS = [PUBLIC_EMAIL, PUBLIC_PHONE, PRIVATE_EMAIL, PRIVATE_PHONE,
             TEAM_EMAIL, TEAM_PHONE, REGISTER_EMAIL, REGISTER_PHONE]
 MARKERS = CONTACTS + ["leakmarkprivtitle", "leakmarkprivnotes", PRIVATE_RESOURCE,
-                      PRIVATE_TAG]
+                      PRIVATE_TAG, RELATED, LATER, ERA, PRIVATE_FORMAT]
 
 ROLES = ["anon", "user", "other_editor", "other_admin"]
 
@@ -77,7 +81,8 @@ pytestmark = [
 SKIP_ACTIONS = {"user_delete", "api_token_revoke", "user_logout"}
 
 
-def _dataset(sysadmin, org, name, title, notes, private, email, phone, resource):
+def _dataset(sysadmin, org, name, title, notes, private, email, phone, resource,
+             fmt="CSV"):
     return helpers.call_action(
         "package_create", context={"user": sysadmin["name"]},
         name=name, title=title, notes=notes, owner_org=org["id"], private=private,
@@ -89,7 +94,7 @@ def _dataset(sysadmin, org, name, title, notes, private, email, phone, resource)
             {"role": "steward", "name": "ผู้ดูแลข้อมูล", "email": email,
              "phone": phone}],
         resources=[{"url": "http://example.org/%s.csv" % name, "name": resource,
-                    "format": "CSV"}])
+                    "format": fmt}])
 
 
 def _build():
@@ -106,7 +111,23 @@ def _build():
     public = _dataset(sysadmin, org, "public-ds", "ชุดข้อมูลสาธารณะ", "เปิดเผย", False,
                       PUBLIC_EMAIL, PUBLIC_PHONE, "open resource")
     private = _dataset(sysadmin, org, "private-ds", PRIVATE_TITLE, PRIVATE_NOTES, True,
-                       PRIVATE_EMAIL, PRIVATE_PHONE, PRIVATE_RESOURCE)
+                       PRIVATE_EMAIL, PRIVATE_PHONE, PRIVATE_RESOURCE, fmt=PRIVATE_FORMAT)
+    sys_ctx = {"user": sysadmin["name"]}
+    # CKAN core surfaces: relationships naming a private dataset, the
+    # activities of a dataset made private, the diff across a private era
+    related = _dataset(sysadmin, org, RELATED + "-ds", RELATED, "x", True,
+                       PRIVATE_EMAIL, PRIVATE_PHONE, "r")
+    helpers.call_action("package_relationship_create", context=dict(sys_ctx),
+                        subject=public["id"], type="depends_on", object=related["id"])
+    later = _dataset(sysadmin, org, LATER + "-ds", LATER, "x", False,
+                     PUBLIC_EMAIL, PUBLIC_PHONE, "l")
+    helpers.call_action("package_patch", context=dict(sys_ctx), id=later["id"],
+                        private=True)
+    reopened = _dataset(sysadmin, org, "reopened-ds", ERA, ERA, True,
+                        PRIVATE_EMAIL, PRIVATE_PHONE, "e")
+    helpers.call_action("package_patch", context=dict(sys_ctx), id=reopened["id"],
+                        private=False, title="เปิดแล้ว", notes="เปิดเผย",
+                        kpigov_stakeholders=[], tags=[{"name": "opentag"}])
     # "changed" activities with the contacts, made by a member
     for ds in (public, private):
         helpers.call_action("package_patch", context={"user": users["member"]["name"]},
@@ -132,8 +153,12 @@ def _build():
                             id=public["id"])
     from ckanext.activity.model import Activity
     acts = {a.object_id: a.id for a in model.Session.query(Activity)}
+    from ckan.lib import search
+    search.rebuild(public["id"])  # its index copy names the related dataset
+    opened = (model.Session.query(Activity).filter_by(object_id=reopened["id"])
+              .order_by(Activity.timestamp.desc()).first())
     return {"sysadmin": sysadmin, "users": users, "org": org, "other": other,
-            "public": public, "private": private,
+            "public": public, "private": private, "opened_activity": opened.id,
             # (CKAN 2.10 records no activity for private datasets)
             "public_activity": acts[public["id"]],
             "private_activity": acts.get(private["id"], acts[public["id"]])}
@@ -178,7 +203,9 @@ def _object_params(site):
     for who in ("member", "user", "other_editor", "other_admin"):
         sets.append({"id": site["users"][who]["id"], "user_id": site["users"][who]["id"],
                      "include_datasets": True})
-    for act in (site["public_activity"], site["private_activity"]):
+    sets.append({"q": "leakmark", "query": "leakmark"})
+    for act in (site["public_activity"], site["private_activity"],
+                site["opened_activity"]):
         sets.append({"id": act, "activity_id": act, "object_type": "package"})
     return sets
 
@@ -331,7 +358,10 @@ def test_privacy_scrub_cleans_data_stored_before_the_rule(app, monkeypatch):
     # the old behaviour: contacts indexed and kept in activities
     monkeypatch.setattr(privacy, "scrub_index_document", lambda doc: doc)
     monkeypatch.setattr(privacy, "scrub_activity_data", lambda data: data)
+    monkeypatch.setattr(privacy, "_relabel_activities", lambda pkg: 0)
     site = _build()
+    recent = app.post("/api/3/action/recently_changed_packages_activity_list", json={})
+    assert LATER in _body(recent)  # a dataset made private: its old activities
     anon_search = {"q": "*:*", "fl": "data_dict"}
     res = app.post("/api/3/action/package_search", json=anon_search)
     assert PUBLIC_EMAIL in _body(res)  # the leak as it was
@@ -341,10 +371,12 @@ def test_privacy_scrub_cleans_data_stored_before_the_rule(app, monkeypatch):
 
     first = privacy.scrub_existing(batch=2)
     # (CKAN 2.10 records no activities of private datasets: 2 there, 4 on 2.11)
-    assert first["activities_scrubbed"] >= 2 and first["datasets_reindexed"] == 2, first
+    assert first["activities_scrubbed"] >= 2 and first["datasets_reindexed"] == 5, first
+    assert first["activities_relabelled"] == 1, first
     model.Session.remove()
     for url, data in (("package_search", anon_search),
                       ("package_activity_list", {"id": "public-ds"}),
+                      ("recently_changed_packages_activity_list", {}),
                       ("package_search", {"q": PUBLIC_EMAIL})):
         res = app.post("/api/3/action/" + url, json=data)
         assert not _leaks(res), url
@@ -356,7 +388,7 @@ def test_privacy_scrub_cleans_data_stored_before_the_rule(app, monkeypatch):
     assert PUBLIC_EMAIL in _body(shown)
     stored = sorted(json.dumps(a.data, sort_keys=True) for a in model.Session.query(Activity))
     again = privacy.scrub_existing()
-    assert again["activities_scrubbed"] == 0, again
+    assert again["activities_scrubbed"] == 0 and again["activities_relabelled"] == 0, again
     model.Session.remove()
     assert sorted(json.dumps(a.data, sort_keys=True)
                   for a in model.Session.query(Activity)) == stored

@@ -4,6 +4,8 @@ Kept as data so that re-extraction never loses them; CKAN's own Thai
 catalogue already covers generic words (Save, Edit, Name ...) left out here.
 """
 TH = {
+    'Cadence not machine-readable': 'รอบการปรับปรุงที่ระบบอ่านไม่ได้',
+    'Read as no fixed cadence: give the unit and a whole number of updates per unit': 'ถือว่าไม่มีรอบการปรับปรุงที่แน่นอน: ระบุหน่วยและจำนวนครั้งต่อหน่วยเป็นจำนวนเต็ม',
     "Fiscal year {fy} is closed: its evaluation ended on {date}. Only evaluators may change its records":
         "ปีงบประมาณ {fy} ปิดการประเมินแล้วเมื่อ {date} เฉพาะผู้ประเมินเท่านั้นที่แก้ไขข้อมูลของปีนี้ได้",
     "Fiscal year {fy} is closed: its evaluation ended on {date}, and its exemptions can no longer be decided":

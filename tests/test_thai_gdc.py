@@ -550,3 +550,35 @@ def test_check_schema_reports_and_changes_nothing(cli):
     text = cli.invoke(ckan_cli, ["kpigov", "check-schema"])
     assert text.exit_code == 0, text.output
     assert re.search(r"update_frequency_interval .*: 4 with a value", text.output)
+
+
+# ------------------------------------------------- a cadence kept as written
+
+@pytest.mark.usefixtures("clean_db", "with_plugins")
+@pytest.mark.ckan_config("ckan.plugins", "activity kpigov_pgsearch kpigov scheming_datasets")
+@pytest.mark.ckan_config("scheming.dataset_schemas", "ckanext.kpigov.schemas:dataset.yaml")
+@pytest.mark.ckan_config("scheming.presets", "ckanext.scheming:presets.json "
+                         "ckanext.kpigov.schemas:presets.yaml")
+def test_free_text_interval_is_kept_and_flagged_on_the_compliance_tab(app):
+    sysadmin = factories.SysadminWithToken()
+    headers = {"Authorization": sysadmin["token"]}
+    org = factories.Organization()
+    free = dict(thai_gdc_dataset(org, 20), name="free-text-cadence",
+                update_frequency_unit="เดือน", update_frequency_interval="ทุกวันที่ 15")
+    fixed = dict(thai_gdc_dataset(org, 21), name="fixed-cadence",
+                 update_frequency_unit="เดือน", update_frequency_interval="1")
+    for body in (free, fixed):
+        res = app.post("/api/3/action/package_create", json=body, headers=headers)
+        assert res.status_code == 200, res.body
+    shown = helpers.call_action("package_show", id="free-text-cadence")
+    assert shown["update_frequency_interval"] == "ทุกวันที่ 15"  # kept as written
+    rows = {r["name"]: r for r in helpers.call_action(
+        "kpigov_org_compliance", context={"user": sysadmin["name"]}, id=org["id"])["datasets"]}
+    assert rows["free-text-cadence"]["cadence_readable"] is False
+    assert rows["fixed-cadence"]["cadence_readable"] is True
+    page = app.get("/organization/%s/compliance" % org["name"], headers=headers,
+                   extra_environ={"HTTP_ACCEPT_LANGUAGE": "en"})
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    flags = re.findall(r'kpigov-cadence-unreadable" href="([^"]+)"', body)
+    assert flags == ["/dataset/edit/free-text-cadence"], flags

@@ -633,8 +633,9 @@ def visible_ids(context: Any, refs: Any) -> set[str]:
 def filter_relationships(pkg_dict: dict[str, Any], context: Any) -> None:
     """A dataset dict's relationships without those to datasets the user
     may not see."""
-    lists = {key: pkg_dict.get(key) for key in _REL_KEYS
-             if isinstance(pkg_dict.get(key), list) and pkg_dict.get(key)}
+    lists: dict[str, list[Any]] = {
+        key: pkg_dict[key] for key in _REL_KEYS
+        if isinstance(pkg_dict.get(key), list) and pkg_dict[key]}
     if not lists:
         return
     refs = {_other(rel, key) for key, rels in lists.items() for rel in rels}

@@ -15,6 +15,7 @@ from ..compliance import PeriodStatus
 from ..model import (EXEMPTION_REASONS, exemption_log_table, exemption_table,
                      ledger_table)
 from . import data
+from .validators import cadence_readable
 from .auth import can_see_dataset, is_evaluator, may_see_private
 
 __all__ = [
@@ -301,6 +302,9 @@ def _org_compliance(org: model.Group, datasets: list[data.DatasetInfo], fy: int,
             "tally": t.as_dict(), "rate": t.rate,
             # draft or deleted datasets keep the periods they owe
             "state": d.state, "continues": list(d.predecessors),
+            # a cadence kept as written (thai_gdc free text such as
+            # "ทุกวันที่ 15") that kpigov reads as "no fixed cadence"
+            "cadence_readable": not d.unit or cadence_readable(d.unit, d.interval),
         })
     month_rates = {}
     current = "%04d-%02d" % (today.year, today.month)

@@ -177,15 +177,30 @@ def _is_link(res: model.Resource) -> bool:
     return res.url_type in (None, "") and bool((res.url or "").strip())
 
 
+def _history_ids(package_id: str, target: Any) -> list[str]:
+    """The dataset and the deleted datasets whose history it continues
+    (``kpigov_dataset_life``), read on ``target``."""
+    from .life import dataset_life_table as life_t
+    ids = [package_id]
+    while len(ids) < 50:
+        before = target.execute(sa.select(life_t.c.predecessor_id).where(
+            life_t.c.package_id == ids[-1])).scalar()
+        if not before or before in ids:
+            break
+        ids.append(before)
+    return ids
+
+
 def seen_keys(package_id: str, connection: Any = None) -> tuple[set[str], set[str]]:
-    """(hashes, normalised link URLs) of every entry of the dataset, withdrawn
-    ones included."""
+    """(hashes, normalised link URLs) of every entry of the dataset and of
+    the deleted datasets it continues, withdrawn ones included."""
     t = ledger_table
     target = connection if connection is not None else model.Session
     hashes, urls = set(), set()
     for sha, kind, url, key in target.execute(sa.select(
             t.c.sha256, t.c.kind, t.c.detail["url"].astext,
-            t.c.detail["url_key"].astext).where(t.c.package_id == package_id)):
+            t.c.detail["url_key"].astext).where(
+                t.c.package_id.in_(_history_ids(package_id, target)))):
         if sha:
             hashes.add(sha)
         if key:
@@ -207,9 +222,9 @@ def _before_flush(session: Any, flush_context: Any, instances: Any) -> None:
                 continue
             if upload is not None:
                 pending.append({"res": obj, "kind": "upload", "nature": nature,
-                                "sha256": upload[0], "size": upload[1]})
+                                "sha256": upload[0], "size": upload[1], "new": True})
             elif _is_link(obj):
-                pending.append({"res": obj, "kind": "resource_create",
+                pending.append({"res": obj, "kind": "resource_create", "new": True,
                                 "nature": nature, "url_key": normalize_url(obj.url)})
             # an upload resource without a file sent (a re-sent resource),
             # an empty URL, a DataStore table before its rows: no data yet
@@ -268,8 +283,9 @@ def _withdraw(res: model.Resource, package_id: str, kept: set[str], conn: Any,
                                   t.c.detail["url_key"].astext).where(
         t.c.resource_id == res.id, t.c.withdrawn.is_(None),
         t.c.nature.in_(("new_data", "correction")))).fetchall()
-    ids = [r[0] for r in rows if start <= fiscal.local_date(r[1]) <= end]
-    if not ids or any(r[2] in kept or r[3] in kept for r in rows):
+    current = [r for r in rows if start <= fiscal.local_date(r[1]) <= end]
+    ids = [r[0] for r in current]
+    if not ids or any(r[2] in kept or r[3] in kept for r in current):
         # nothing this period, or its content lives on in another resource
         # written in the same change (package_update re-sending resources)
         return
@@ -278,6 +294,29 @@ def _withdraw(res: model.Resource, package_id: str, kept: set[str], conn: Any,
     record_update(package_id, "resource_delete", "metadata", resource_id=res.id,
                   user_id=user_id, source=source, created=now,
                   detail={"withdrawn": ids}, connection=conn)
+
+
+def _withdraw_superseded(res: model.Resource, package_id: str, key: str, conn: Any,
+                         user_id: Optional[str], source: str, kind: str) -> None:
+    """A resource whose content goes back to content the dataset already
+    had (A -> B -> A, a junk upload then the original file): the entries of
+    this period for content it no longer holds no longer count."""
+    from . import fiscal
+    t = ledger_table
+    start, end = _period_now(package_id, conn)
+    rows = conn.execute(sa.select(t.c.id, t.c.created, t.c.sha256,
+                                  t.c.detail["url_key"].astext).where(
+        t.c.resource_id == res.id, t.c.withdrawn.is_(None),
+        t.c.nature.in_(("new_data", "correction")))).fetchall()
+    ids = [r[0] for r in rows if start <= fiscal.local_date(r[1]) <= end
+           and key not in (r[2], r[3])]
+    if not ids:
+        return
+    now = datetime.datetime.utcnow()
+    conn.execute(t.update().where(t.c.id.in_(ids)).values(withdrawn=now))
+    record_update(package_id, kind, "metadata", resource_id=res.id,
+                  user_id=user_id, source=source, created=now,
+                  detail={"withdrawn": ids, "reverted": True}, connection=conn)
 
 
 def _after_flush(session: Any, flush_context: Any) -> None:
@@ -306,7 +345,12 @@ def _after_flush(session: Any, flush_context: Any) -> None:
         sha, key = item.get("sha256"), item.get("url_key")
         written.setdefault(package_id, set()).add(sha or key)
         if (sha and sha in hashes) or (key and key in urls):
-            continue  # content the dataset already had: not an update
+            # content the dataset already had: not an update; and what this
+            # period recorded for the content it replaced no longer counts
+            if not item.get("new"):
+                _withdraw_superseded(res, package_id, sha or key, conn,
+                                     user_id, source, item["kind"])
+            continue
         detail = {"url": (res.url or "")[:500], "format": res.format or ""}
         if key:
             detail["url_key"] = key[:500]
@@ -389,6 +433,8 @@ def record_cadence(pkg_dict: dict[str, Any]) -> bool:
             None, "") else None
     except ValueError:
         interval = None
+    if interval is not None and not 0 < interval < 100_000:
+        interval = None  # not a readable interval (kept as written on the dataset)
     last = model.Session.execute(
         sa.select(t.c.unit_to, t.c.interval_to)
         .where(t.c.package_id == pkg_dict["id"])

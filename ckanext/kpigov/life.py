@@ -61,24 +61,61 @@ def record(package_id: str, deleting: bool = False) -> None:
     else:
         model.Session.execute(t.update().where(t.c.package_id == package_id)
                               .values(**values))
-    if state == "active" and (row is None or row.first_active is None) \
-            and (row is None or row.predecessor_id is None):
-        _link(pkg)
+    first = values.get("first_active") or (row.first_active if row is not None else None)
+    if state == "active" and (row is None or row.predecessor_id is None) \
+            and first is not None and _now() - first <= RELINK_WINDOW:
+        # at creation, and while resources are still being added to a new
+        # dataset (a re-created dataset gets its files after it is made)
+        _link(pkg, first)
 
 
-def _link(pkg: model.Package) -> None:
-    """Link a new dataset to the deleted one it replaces, if any."""
+# how long after its first activation a dataset may still be recognised as
+# the re-creation of a deleted one (by the content of resources added later)
+RELINK_WINDOW = dt.timedelta(days=92)
+
+
+def _link(pkg: model.Package, first_active: dt.datetime) -> None:
+    """Link a new dataset to the deleted one it replaces, if any: same name,
+    else the same content (an upload's sha256 or a normalised link URL in
+    the ledger), else the same link URL; the deleted one retired before the
+    new one was first active, in the same organization."""
+    from .ledger import normalize_url
+    from .model import ledger_table as lt
     t = dataset_life_table
     if not pkg.owner_org:
         return
     taken = sa.select(t.c.predecessor_id).where(t.c.predecessor_id.isnot(None))
     base = [t.c.owner_org == pkg.owner_org, t.c.package_id != pkg.id,
             t.c.retired_at.isnot(None), t.c.first_active.isnot(None),
+            t.c.retired_at <= first_active + dt.timedelta(minutes=1),
             t.c.package_id.notin_(taken)]
     found = model.Session.execute(
         sa.select(t.c.package_id).where(t.c.name == pkg.name, *base)
         .order_by(t.c.retired_at.desc()).limit(1)).scalar()
     how = "name"
+    if found is None:
+        keys = {normalize_url(r.url) for r in pkg.resources
+                if r.state == "active" and r.url and r.url_type != "upload"}
+        hashes: set[str] = set()
+        for sha, key in model.Session.execute(sa.select(
+                lt.c.sha256, lt.c.detail["url_key"].astext).where(
+                lt.c.package_id == pkg.id)):
+            if sha:
+                hashes.add(sha)
+            if key:
+                keys.add(key)
+        keys.discard("")
+        match = []
+        if hashes:
+            match.append(lt.c.sha256.in_(hashes))
+        if keys:
+            match.append(lt.c.detail["url_key"].astext.in_(keys))
+        if match:
+            found = model.Session.execute(
+                sa.select(t.c.package_id).join(lt, lt.c.package_id == t.c.package_id)
+                .where(sa.or_(*match), *base)
+                .order_by(t.c.retired_at.desc()).limit(1)).scalar()
+            how = "resources"
     if found is None:
         urls = [r.url.strip() for r in pkg.resources
                 if r.url and r.url_type != "upload" and r.url.strip()]
@@ -92,6 +129,26 @@ def _link(pkg: model.Package) -> None:
     if found is not None:
         model.Session.execute(t.update().where(t.c.package_id == pkg.id)
                               .values(predecessor_id=found, linked_by=how))
+        _withdraw_inherited(pkg.id, found)
+
+
+def _withdraw_inherited(package_id: str, predecessor_id: str) -> None:
+    """Entries the re-created dataset got for content the deleted one
+    already had (the same file uploaded again) are not new data."""
+    from .ledger import seen_keys
+    from .model import ledger_table as lt
+    hashes, urls = seen_keys(predecessor_id)
+    match = []
+    if hashes:
+        match.append(lt.c.sha256.in_(hashes))
+    if urls:
+        match.append(lt.c.detail["url_key"].astext.in_(urls))
+    if not match:
+        return
+    model.Session.execute(lt.update().where(
+        lt.c.package_id == package_id, lt.c.withdrawn.is_(None),
+        lt.c.nature.in_(("new_data", "correction")), sa.or_(*match))
+        .values(withdrawn=_now()))
 
 
 def lives(ids: list[str]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from .. import cadence as cadence_mod
 
 __all__ = [
     "kpigov_text", "kpigov_email", "kpigov_phone", "kpigov_be_year",
+    "kpigov_target_fy_open",
     "kpigov_cadence_unit", "kpigov_cadence_interval", "kpigov_data_category",
     "kpigov_unique_column", "tag_name_validator", "kpigov_tag_string_convert",
     "kpigov_boolean", "tag_string_convert", "kpigov_year_as_written",
@@ -94,6 +95,28 @@ def kpigov_be_year(value: Any, context: Any) -> Any:
     if not 2443 <= year <= 2742:
         raise Invalid(tk._("Must be a year, e.g. 2567"))
     return str(year)
+
+
+def kpigov_target_fy_open(value: Any, context: Any) -> Any:
+    """A dataset's KPI target year cannot be set to, or moved out of, a
+    fiscal year whose evaluation has closed, except by evaluators: the closed
+    year's score would change after the fact."""
+    if value is missing:
+        return value
+    stored = _stored(context, "kpigov_target_fy")
+    if str(stored or "") == str(value or ""):
+        return value  # unchanged (an edit never fails on a value it had)
+    from .action import closed_error, year_closed
+    from .auth import is_evaluator
+    user = (context or {}).get("user") or ""
+    if is_evaluator(user) or ((context or {}).get("ignore_auth") and not user):
+        return value
+    for year in (value, stored):
+        text = str(year or "")
+        if text.isdigit() and year_closed(int(text)):
+            raise Invalid(closed_error("kpigov_target_fy", int(text)).error_dict[
+                "kpigov_target_fy"][0])
+    return value
 
 
 def _stored(context: Any, name: str) -> Any:

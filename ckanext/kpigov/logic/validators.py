@@ -109,8 +109,8 @@ def kpigov_target_fy_open(value: Any, context: Any) -> Any:
     from .action import closed_error, year_closed
     from .auth import is_evaluator
     user = (context or {}).get("user") or ""
-    if is_evaluator(user) or ((context or {}).get("ignore_auth") and not user):
-        return value
+    if is_evaluator(user) or (context or {}).get("ignore_auth"):
+        return value  # evaluators, and trusted server code (seeding, imports)
     for year in (value, stored):
         text = str(year or "")
         if text.isdigit() and year_closed(int(text)):

@@ -277,19 +277,25 @@ def refresh_index() -> dict[str, int]:
     from ckan.lib import search
     datasets = data.org_datasets()
     last = data.last_updates([d.id for d in datasets])
-    indexed: dict[str, Optional[str]] = {}
+    indexed: dict[str, tuple[Optional[str], Optional[str]]] = {}
     pg = search.index_for(model.Package).__class__.__name__ == "PgPackageSearchIndex"
     if pg:
-        indexed = dict(model.Session.execute(sa.text(
-            "SELECT id, doc->>'kpigov_freshness' FROM kpigov_search_doc")).fetchall())
+        # the stored document and the field searches filter on: both current
+        indexed = {r[0]: (r[1], r[2]) for r in model.Session.execute(sa.text(
+            "SELECT id, doc->>'kpigov_freshness', CASE jsonb_typeof(fields->'kpigov_freshness') "
+            "WHEN 'array' THEN fields->'kpigov_freshness'->>0 "
+            "ELSE fields->>'kpigov_freshness' END "
+            "FROM kpigov_search_doc")).fetchall()}
     stale = []
     for d in datasets:
         state = data.freshness_of(d.unit, d.interval, last.get(d.id))
         if not pg:
             if state != "not_applicable":
                 stale.append(d.id)
-        elif indexed.get(d.id) != state:
-            stale.append(d.id)
+        else:
+            doc_state, field_state = indexed.get(d.id, (None, None))
+            if doc_state != state or field_state not in (None, state):
+                stale.append(d.id)
     if stale:
         search.rebuild(package_ids=stale, defer_commit=True)
         search.commit()

@@ -33,7 +33,11 @@ class Capture:
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((tuple(envelope.rcpt_tos), str(msg["subject"])))
+        body = msg.get_body(preferencelist=("plain", "html"))
+        # (recipients, subject, text): two overlapping runs may each send a
+        # digest of the items *they* sent, never the same message twice
+        self.messages.append((tuple(envelope.rcpt_tos), str(msg["subject"]),
+                              body.get_content() if body is not None else ""))
         return "250 OK"
 
 
@@ -109,7 +113,7 @@ def test_remind_twice_and_twice_at_once_sends_each_email_once(smtp, monthly):
     reminders = _rows("SELECT package_id, period_key, kind, recipients FROM kpigov_reminder")
     assert reminders, outs  # the fixture's period is due or just overdue
     assert len(sent) == len(set(sent)), sent  # nobody got the same email twice
-    assert {r for to, _s in sent for r in to} == {
+    assert {r for to, _s, _b in sent for r in to} == {
         "steward@agency.example", "admin@agency.example"}
     # and a later run sends nothing, stores nothing
     out = _run(["remind", "--days", "31"], smtp)

@@ -53,6 +53,14 @@ def check(data_dict: Any) -> None:
 def guarded(action: Callable[..., Any]) -> Callable[..., Any]:
     """The action, refusing control characters anywhere in its input with a
     validation error (409), before any query runs."""
+    if getattr(action, "chained_action", False):
+        @functools.wraps(action)
+        def chained(up: Callable[..., Any], context: dict[str, Any],
+                    data_dict: dict[str, Any]) -> Any:
+            check(data_dict)
+            return action(up, context, data_dict)
+        return chained
+
     @functools.wraps(action)
     def wrapper(context: dict[str, Any], data_dict: dict[str, Any]) -> Any:
         check(data_dict)
@@ -113,6 +121,33 @@ _NUL = re.compile(r"\x00")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+# fields kpigov's own forms send several of (checkbox lists)
+_KPIGOV_MULTI = frozenset(("target_datasets",))
+_MULTI_SNIPPETS = ("multiple_checkbox.html", "multiple_select.html", "multiple_text.html")
+
+
+def multi_valued_fields() -> frozenset[str]:
+    """The form fields that may be sent more than once: kpigov's checkbox
+    lists and every multiple-choice field of the active scheming schemas."""
+    names = set(_KPIGOV_MULTI)
+    try:
+        import ckan.plugins as p
+        if p.plugin_loaded("scheming_datasets"):
+            from ckanext.scheming.helpers import scheming_dataset_schemas
+            for schema in (scheming_dataset_schemas() or {}).values():
+                for f in (schema.get("dataset_fields") or []) + (
+                        schema.get("resource_fields") or []):
+                    snippet = f.get("form_snippet") or ""
+                    validators = f.get("validators") or ""
+                    if snippet in _MULTI_SNIPPETS or "multiple_choice" in validators \
+                            or f.get("preset") in ("multiple_checkbox", "multiple_select",
+                                                   "multiple_text", "tag_string_autocomplete"):
+                        names.add(f["field_name"])
+    except Exception:  # pragma: no cover - scheming absent or misconfigured
+        pass
+    return frozenset(names)
+
+
 def _request_problems() -> dict[str, list[str]]:
     import json
     from flask import request
@@ -143,6 +178,14 @@ def _request_problems() -> dict[str, list[str]]:
     for source in sources:
         for key in IDENTIFIERS + ("pkg_name", "name", "tag_string", "save", "_ckan_phase"):
             if len(source.getlist(key)) > 1:
+                errors[key] = [tk._("Must be given only once")]
+    if not api and len(sources) > 1:
+        # a web form's field sent twice is a list where CKAN's views and
+        # scheming's snippets expect text (``'list' object has no attribute
+        # 'lower'``): only the fields the forms send several of may repeat
+        multi = multi_valued_fields()
+        for key in request.form:
+            if key not in multi and len(request.form.getlist(key)) > 1:
                 errors[key] = [tk._("Must be given only once")]
     if request.method in ("POST", "PUT", "PATCH"):
         if request.mimetype in _FORM_TYPES:

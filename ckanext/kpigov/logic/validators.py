@@ -113,7 +113,8 @@ def kpigov_target_fy_open(value: Any, context: Any) -> Any:
         return value  # evaluators, and trusted server code (seeding, imports)
     for year in (value, stored):
         text = str(year or "")
-        if text.isdigit() and year_closed(int(text)):
+        # (a value kpigov_be_year refused is still passed on by navl)
+        if text.isdigit() and 2443 <= int(text) <= 2742 and year_closed(int(text)):
             raise Invalid(closed_error("kpigov_target_fy", int(text)).error_dict[
                 "kpigov_target_fy"][0])
     return value

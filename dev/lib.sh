@@ -37,7 +37,7 @@ ensure_venv() {
         log "creating virtualenv $VENV"
         python3 -m venv "$VENV"
     fi
-    if [ ! -f "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ] || [ "$ROOT/dev/requirements-dev.txt" -nt "$stamp" ]; then
+    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ] || [ "$ROOT/dev/requirements-dev.txt" -nt "$stamp" ]; then
         log "installing CKAN $CKAN_VERSION, ckanext-scheming and ckanext-kpigov into $VENV"
         "$VENV/bin/pip" install -q -U pip setuptools wheel
         "$VENV/bin/pip" install -q "ckan[requirements]==$CKAN_VERSION"

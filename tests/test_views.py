@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -46,6 +47,18 @@ def test_compliance_tab_public_and_member(app, org_data):
     mine = app.get("/organization/pathumwan/compliance",
                    headers={"Authorization": org_data["member"]["token"]})
     assert "ความลับ" in mine.body
+
+
+def test_report_tab_styles_are_webassets(app, org_data):
+    """The report tabs' CSS comes from assets/webassets.yml, linked in <head>."""
+    page = app.get("/organization/pathumwan/compliance")
+    head = page.body.split("</head>")[0]
+    hrefs = re.findall(r'<link[^>]+href="([^"]+-(?:report|compliance)\.css)"', head)
+    assert len(hrefs) == 2, hrefs
+    assert "--bs-table-bg" not in page.body  # no inline <style> left
+    css = "".join(app.get(href).body for href in hrefs)
+    assert ".wrapper.no-nav > .primary" in css
+    assert ".kpigov-on_time { --bs-table-bg: #d1e7dd" in css
 
 
 def test_compliance_tab_thai_dates_and_bad_year(app, org_data):

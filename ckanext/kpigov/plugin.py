@@ -32,8 +32,7 @@ class KpigovPlugin(p.SingletonPlugin, DefaultTranslation):
     # IConfigurer
     def update_config(self, config: Any) -> None:
         tk.add_template_directory(config, "templates")
-        tk.add_public_directory(config, "assets")
-        tk.add_resource("assets", "kpigov")
+        tk.add_resource("assets", "kpigov")  # assets/webassets.yml
 
     # IMiddleware: a failed request never leaves the next one a broken session
     def make_middleware(self, app: Any, config: Any) -> Any:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 import ckan.model as model
+import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 from ckanext.kpigov.model import cadence_history_table, ledger_table
@@ -16,6 +17,9 @@ pytestmark = pytest.mark.usefixtures("clean_db", "with_plugins")
 
 
 def entries(package_id=None):
+    # pending changes first, as kpigov's readers do (SQLAlchemy 2, on CKAN
+    # 2.12, does not autoflush before a Core select)
+    model.Session.flush()
     q = sa.select(ledger_table).order_by(ledger_table.c.created,
                                          ledger_table.c.id)
     if package_id:
@@ -100,7 +104,13 @@ def test_failed_update_leaves_no_ledger_entry():
     # the entry is gone with it
     helpers.call_action("resource_patch", context={"defer_commit": True},
                         id=res["id"], url="http://x/c.csv")
-    assert len(entries(ds["id"])) == 2
+    # CKAN 2.12 keeps a deferred package_update in a savepoint it never
+    # releases, and the change is not applied at all (also without kpigov):
+    # the ledger has an entry exactly when the change is there
+    applied = model.Resource.get(res["id"]).url == "http://x/c.csv"
+    assert len(entries(ds["id"])) == (2 if applied else 1)
+    if tk.check_ckan_version(max_version="2.11.99"):
+        assert applied
     model.Session.rollback()
     assert len(entries(ds["id"])) == 1
     assert helpers.call_action("resource_show", id=res["id"])["url"] == "http://x/a.csv"

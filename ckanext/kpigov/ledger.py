@@ -122,7 +122,11 @@ def note_upload(resource: dict[str, Any]) -> None:
     flush listener redeems. Called from IUploader and IResourceController
     before CKAN's uploader takes the stream; a token sent by a client is
     never in the session's table, so it is worthless."""
-    from ckan.lib.uploader import ALLOWED_UPLOAD_TYPES
+    try:
+        from ckan.lib.uploader import ALLOWED_UPLOAD_TYPES
+    except ImportError:  # CKAN 2.12: file-keeper uploads take werkzeug's type
+        from werkzeug.datastructures import FileStorage
+        ALLOWED_UPLOAD_TYPES = (FileStorage,)
     upload = resource.get("upload")
     uploads = model.Session.info.setdefault(_UPLOADS, {})
     if resource.get(TOKEN_FIELD) in uploads:

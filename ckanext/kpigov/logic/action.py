@@ -354,6 +354,7 @@ def kpigov_ledger_list(context: dict[str, Any], data_dict: dict[str, Any]):
     nature = data_dict.get("nature")
     if nature not in (None, "", "new_data", "correction", "metadata"):
         raise _error("nature", tk._("Unknown value"))
+    data._flush_pending()
     t = ledger_table
     where = [t.c.package_id == pkg.id]
     if nature:

@@ -158,10 +158,20 @@ def _histories(datasets: list[DatasetInfo]) -> dict[str, list[tuple[dt.datetime,
     return hist
 
 
+def _flush_pending() -> None:
+    """Write pending changes (and so their ledger entries, made at flush)
+    before reading the ledger: SQLAlchemy 2 (CKAN 2.12) does not autoflush
+    before a Core select, so a change made with ``defer_commit`` in the same
+    transaction would not be seen yet."""
+    if model.Session.new or model.Session.dirty or model.Session.deleted:
+        model.Session.flush()
+
+
 def _entries(ids: list[str], since: Optional[dt.datetime] = None
              ) -> dict[str, list[engine.LedgerEntry]]:
     if not ids:
         return {}
+    _flush_pending()
     q = sa.select(ledger_table.c.package_id, ledger_table.c.id,
                   ledger_table.c.created, ledger_table.c.nature).where(
         ledger_table.c.package_id.in_(ids),
@@ -235,6 +245,7 @@ def last_updates(ids: list[str]) -> dict[str, dt.datetime]:
     """The latest new-data ledger entry per dataset."""
     if not ids:
         return {}
+    _flush_pending()
     rows = model.Session.execute(
         sa.select(ledger_table.c.package_id, sa.func.max(ledger_table.c.created))
         .where(ledger_table.c.package_id.in_(ids),

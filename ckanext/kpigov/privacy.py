@@ -820,6 +820,36 @@ _CHAINED = {
 }
 
 
+# CKAN 2.10's activities have no permission labels: a dataset made private
+# keeps its public activities in every list. There, the lists drop the
+# activities of datasets the user may not see now.
+_ACTIVITY_LISTS = ("package_activity_list", "organization_activity_list",
+                   "group_activity_list", "user_activity_list",
+                   "recently_changed_packages_activity_list", "dashboard_activity_list")
+
+
+def _chained_activity_list(up: Any, context: Any, data_dict: Any) -> Any:
+    result = up(context, data_dict)
+    if not isinstance(result, list):
+        return result
+    ids = {a.get("object_id") for a in result
+           if isinstance(a, dict) and "package" in str(a.get("activity_type") or "")}
+    if not ids:
+        return result
+    seen = visible_ids(context, ids)
+    return [a for a in result if not isinstance(a, dict)
+            or "package" not in str(a.get("activity_type") or "")
+            or a.get("object_id") in seen]
+
+
+def _activities_have_labels() -> bool:
+    try:
+        from ckanext.activity.model import Activity
+    except ImportError:  # pragma: no cover
+        return True
+    return hasattr(Activity, "permission_labels")
+
+
 def chained_actions() -> dict[str, Any]:
     import ckan.plugins as p
     import ckan.plugins.toolkit as tk
@@ -827,6 +857,9 @@ def chained_actions() -> dict[str, Any]:
     chained = dict(_CHAINED)
     if p.plugin_loaded("activity"):
         chained["activity_diff"] = (_chained_activity_diff, True)
+        if not _activities_have_labels():
+            for name in _ACTIVITY_LISTS:
+                chained[name] = (_chained_activity_list, True)
     for name, (fn, read_only) in chained.items():
         def make(fn_name: str = fn.__name__) -> Any:
             def chained(up: Any, context: Any, data_dict: Any) -> Any:

@@ -22,12 +22,19 @@ import pytest
 import sqlalchemy as sa
 
 import ckan.model as model
+import ckan.plugins.toolkit as tk
 import ckan.tests.factories as factories
 import ckan.tests.helpers as helpers
 
 from ckanext.kpigov import privacy
 
 PLUGINS = "activity scheming_datasets kpigov_pgsearch kpigov"
+_LABELS = pytest.mark.skipif(
+    not __import__("ckan.plugins.toolkit", fromlist=["x"]).check_ckan_version(min_version="2.11"),
+    reason="CKAN 2.10 activities have no permission labels (and 2.10 records no "
+           "activities of private datasets): kpigov filters 2.10's activity lists "
+           "by the dataset's current visibility instead (test_leak_sweep)")
+
 pytestmark = [
     pytest.mark.ckan_config("ckan.plugins", PLUGINS),
     pytest.mark.ckan_config("scheming.dataset_schemas",
@@ -148,6 +155,7 @@ def test_no_outsider_reads_private_related_formats_or_old_activities(app, site):
         assert not [m for m in (REL_MARK, LATER_MARK, ERA_MARK) if m in body], url
 
 
+@_LABELS
 def test_insiders_still_see_them(app, site):
     member = {"Authorization": site["member"]["token"]}
     rels = app.post("/api/3/action/package_relationships_list", json={"id": "public-ds"},
@@ -173,6 +181,7 @@ def test_insiders_still_see_them(app, site):
     assert len(outsider) == 1 and outsider[0]["data"]["package"]["title"] == "เปิดแล้ว"
 
 
+@_LABELS
 def test_public_again_restores_the_public_history(app, site):
     sys_ctx = {"user": site["sysadmin"]["name"]}
     helpers.call_action("package_patch", context=sys_ctx, id=site["later"]["id"],
@@ -191,8 +200,10 @@ def test_public_again_restores_the_public_history(app, site):
 REVERTS = {
     "relationships": lambda mp: (
         mp.setattr(privacy, "visible_ids", lambda ctx, refs: {r for r in refs if r})),
-    "activity_labels": lambda mp: mp.setattr(privacy, "_relabel_activities",
-                                             lambda pkg: 0),
+    # (2.11+: relabelled activities; 2.10: the activity-list filter)
+    "activity_labels": lambda mp: (
+        mp.setattr(privacy, "_relabel_activities", lambda pkg: 0),
+        mp.setattr(privacy, "_chained_activity_list", lambda up, c, d: up(c, d))),
     "activity_diff": lambda mp: mp.setattr(privacy, "_chained_activity_diff",
                                            lambda up, c, d: up(c, d)),
     "formats": lambda mp: mp.setattr(privacy, "visible_packages", lambda ctx: None),
@@ -209,6 +220,8 @@ EXPECTED = {
 @pytest.mark.parametrize("fix", sorted(REVERTS))
 def test_each_fix_reverted_leaks(app, fix, monkeypatch, request):
     """With one fix reverted, the same calls find the leak it closes."""
+    if fix == "activity_diff" and not tk.check_ckan_version(min_version="2.11"):
+        pytest.skip("CKAN 2.10: the diff's private era is told by permission labels")
     REVERTS[fix](monkeypatch)
     site = request.getfixturevalue("site")
     leaked = {action for action, _found in _leaks(

@@ -22,6 +22,12 @@ import ckan.model as model
 import ckan.tests.factories as factories
 from ckanext.kpigov.model import record_update
 
+_LABELS = pytest.mark.skipif(
+    not __import__("ckan.plugins.toolkit", fromlist=["x"]).check_ckan_version(min_version="2.11"),
+    reason="CKAN 2.10 activities have no permission labels (and 2.10 records no "
+           "activities of private datasets): kpigov filters 2.10's activity lists "
+           "by the dataset's current visibility instead (test_leak_sweep)")
+
 pytestmark = pytest.mark.usefixtures("clean_db", "with_plugins")
 
 CKAN = os.path.join(os.path.dirname(sys.executable), "ckan")
@@ -157,6 +163,7 @@ def test_refresh_index_and_rebuild_twice_change_nothing_the_second_time(monthly)
         assert _rows(_DOCS) == docs
 
 
+@_LABELS
 def test_privacy_scrub_twice_changes_nothing_the_second_time(monthly):
     _run(["privacy-scrub"])
     acts = _rows("SELECT id, data, permission_labels FROM activity")

@@ -62,6 +62,12 @@ MARKERS = CONTACTS + ["leakmarkprivtitle", "leakmarkprivnotes", PRIVATE_RESOURCE
 
 ROLES = ["anon", "user", "other_editor", "other_admin"]
 
+_LABELS = pytest.mark.skipif(
+    not __import__("ckan.plugins.toolkit", fromlist=["x"]).check_ckan_version(min_version="2.11"),
+    reason="CKAN 2.10 activities have no permission labels (and 2.10 records no "
+           "activities of private datasets): kpigov filters 2.10's activity lists "
+           "by the dataset's current visibility instead (test_leak_sweep)")
+
 pytestmark = [
     pytest.mark.ckan_config("ckan.plugins", PLUGINS),
     pytest.mark.ckan_config("scheming.dataset_schemas",
@@ -348,6 +354,7 @@ def test_searching_a_contact_finds_nothing_for_anyone(app):
             assert res.json["result"]["count"] == 0, (marker, headers)
 
 
+@_LABELS
 def test_privacy_scrub_cleans_data_stored_before_the_rule(app, monkeypatch):
     """A portal upgrading from a version without the rule: its activities
     and search documents hold contacts; ``ckan kpigov privacy-scrub`` removes

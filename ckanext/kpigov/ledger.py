@@ -276,10 +276,9 @@ def _period_now(package_id: str, conn: Any) -> tuple[datetime.date, datetime.dat
     return fiscal.month_bounds(today.year, today.month)
 
 
-def _withdraw(res: model.Resource, package_id: str, kept: set[str], conn: Any,
-              user_id: Optional[str], source: str) -> None:
-    """A resource deleted in the period its entries were made in: those
-    entries no longer count (kept for audit, with the deletion's entry)."""
+def _period_entries(res: model.Resource, package_id: str, conn: Any) -> list[Any]:
+    """The resource's counting entries made in the dataset's current period:
+    rows of (id, sha256, url_key)."""
     from . import fiscal
     t = ledger_table
     start, end = _period_now(package_id, conn)
@@ -287,17 +286,33 @@ def _withdraw(res: model.Resource, package_id: str, kept: set[str], conn: Any,
                                   t.c.detail["url_key"].astext).where(
         t.c.resource_id == res.id, t.c.withdrawn.is_(None),
         t.c.nature.in_(("new_data", "correction")))).fetchall()
-    current = [r for r in rows if start <= fiscal.local_date(r[1]) <= end]
-    ids = [r[0] for r in current]
-    if not ids or any(r[2] in kept or r[3] in kept for r in current):
+    return [(r[0], r[2], r[3]) for r in rows if start <= fiscal.local_date(r[1]) <= end]
+
+
+def _mark_withdrawn(ids: list[str], res: model.Resource, package_id: str, conn: Any,
+                    user_id: Optional[str], source: str, kind: str,
+                    detail: dict[str, Any]) -> None:
+    """Entries that no longer count (kept for audit), and one metadata entry
+    saying why."""
+    now = datetime.datetime.utcnow()
+    conn.execute(ledger_table.update().where(ledger_table.c.id.in_(ids))
+                 .values(withdrawn=now))
+    record_update(package_id, kind, "metadata", resource_id=res.id,
+                  user_id=user_id, source=source, created=now,
+                  detail=dict(detail, withdrawn=ids), connection=conn)
+
+
+def _withdraw(res: model.Resource, package_id: str, kept: set[str], conn: Any,
+              user_id: Optional[str], source: str) -> None:
+    """A resource deleted in the period its entries were made in: those
+    entries no longer count (kept for audit, with the deletion's entry)."""
+    current = _period_entries(res, package_id, conn)
+    if not current or any(sha in kept or key in kept for _id, sha, key in current):
         # nothing this period, or its content lives on in another resource
         # written in the same change (package_update re-sending resources)
         return
-    now = datetime.datetime.utcnow()
-    conn.execute(t.update().where(t.c.id.in_(ids)).values(withdrawn=now))
-    record_update(package_id, "resource_delete", "metadata", resource_id=res.id,
-                  user_id=user_id, source=source, created=now,
-                  detail={"withdrawn": ids}, connection=conn)
+    _mark_withdrawn([r[0] for r in current], res, package_id, conn, user_id, source,
+                    "resource_delete", {})
 
 
 def _withdraw_superseded(res: model.Resource, package_id: str, key: str, conn: Any,
@@ -305,22 +320,11 @@ def _withdraw_superseded(res: model.Resource, package_id: str, key: str, conn: A
     """A resource whose content goes back to content the dataset already
     had (A -> B -> A, a junk upload then the original file): the entries of
     this period for content it no longer holds no longer count."""
-    from . import fiscal
-    t = ledger_table
-    start, end = _period_now(package_id, conn)
-    rows = conn.execute(sa.select(t.c.id, t.c.created, t.c.sha256,
-                                  t.c.detail["url_key"].astext).where(
-        t.c.resource_id == res.id, t.c.withdrawn.is_(None),
-        t.c.nature.in_(("new_data", "correction")))).fetchall()
-    ids = [r[0] for r in rows if start <= fiscal.local_date(r[1]) <= end
-           and key not in (r[2], r[3])]
-    if not ids:
-        return
-    now = datetime.datetime.utcnow()
-    conn.execute(t.update().where(t.c.id.in_(ids)).values(withdrawn=now))
-    record_update(package_id, kind, "metadata", resource_id=res.id,
-                  user_id=user_id, source=source, created=now,
-                  detail={"withdrawn": ids, "reverted": True}, connection=conn)
+    ids = [i for i, sha, url_key in _period_entries(res, package_id, conn)
+           if key not in (sha, url_key)]
+    if ids:
+        _mark_withdrawn(ids, res, package_id, conn, user_id, source, kind,
+                        {"reverted": True})
 
 
 def _after_flush(session: Any, flush_context: Any) -> None:
